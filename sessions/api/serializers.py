@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from tenants.api.serializers import StrictModelSerializer, StrictSerializer
+
+from ..models import CommandLog, Session, SessionMessage
+
+
+class SessionSerializer(StrictModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    metadata = serializers.DictField(required=False, default=dict)
+
+    class Meta:
+        model = Session
+        fields = [
+            "id",
+            "organization",
+            "name",
+            "mode",
+            "project_type",
+            "github_repo",
+            "git_ref",
+            "local_path",
+            "project_path",
+            "initial_prompt",
+            "status",
+            "status_reason",
+            "metadata",
+            "agent_session_id",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "started_at",
+            "ended_at",
+            "last_seq",
+        ]
+        read_only_fields = [
+            "id",
+            "project_path",
+            "status",
+            "status_reason",
+            "agent_session_id",
+            "created_at",
+            "updated_at",
+            "started_at",
+            "ended_at",
+            "last_seq",
+        ]
+
+
+class SessionUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+    metadata = serializers.DictField(required=False)
+
+
+class StopSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=1000, required=False, default="")
+
+
+class SessionMessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SessionMessage
+        fields = ["seq", "direction", "content", "created_at"]
+
+
+class CommandLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CommandLog
+        fields = [
+            "seq",
+            "tool",
+            "input",
+            "result",
+            "is_error",
+            "duration_ms",
+            "tool_use_id",
+            "created_at",
+        ]

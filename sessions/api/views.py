@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from tenants.api.permissions import CanControlOrReadOnly
+
+from .. import selectors, services
+from ..models import CommandLog, SessionMessage
+from .filters import SessionFilter
+from .pagination import SeqCursor, seq_page
+from .serializers import (
+    CommandLogSerializer,
+    SessionMessageSerializer,
+    SessionSerializer,
+    SessionUpdateSerializer,
+    StopSerializer,
+)
+
+CURSOR_PARAMETERS = [
+    OpenApiParameter("after", int, description="Only events with a greater seq."),
+    OpenApiParameter("limit", int, description="Page size, 1 to 500 (default 100)."),
+]
+
+
+def _page_schema(name: str, item):
+    return inline_serializer(
+        name=name,
+        fields={
+            "results": item(many=True),
+            "next_after": serializers.IntegerField(allow_null=True),
+            "has_more": serializers.BooleanField(),
+        },
+    )
+
+
+class SessionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = SessionSerializer
+    permission_classes = [CanControlOrReadOnly]
+    filterset_class = SessionFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    # Anything that is not a UUID cannot be a session: the URL does not match, so 404.
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    def get_queryset(self):
+        return selectors.sessions_visible_to(self.request.user)
+
+    def get_object(self):
+        return selectors.get_session_for(self.request.user, self.kwargs["pk"])
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("organization", None)
+        serializer.instance = services.create_session(
+            organization=self.request.user.organization, actor=self.request.user, **data
+        )
+
+    def create(self, request, *args, **kwargs):
+        if request.user.organization_id is None:
+            return Response(
+                {
+                    "detail": "Platform superusers belong to no organization; "
+                    "log in as a member of one to create sessions."
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(request=SessionUpdateSerializer, responses={200: SessionSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        session = self.get_object()
+        changes = SessionUpdateSerializer(data=request.data)
+        changes.is_valid(raise_exception=True)
+        session = services.update_session(
+            session=session, actor=request.user, **changes.validated_data
+        )
+        return Response(SessionSerializer(session).data)
+
+    @extend_schema(request=StopSerializer, responses={200: SessionSerializer})
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        session = self.get_object()
+        data = StopSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        session = services.stop_session(
+            session=session, actor=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(SessionSerializer(session).data)
+
+    @extend_schema(
+        parameters=CURSOR_PARAMETERS,
+        responses={200: _page_schema("SessionMessagePage", SessionMessageSerializer)},
+    )
+    @action(detail=True, methods=["get"])
+    def messages(self, request, pk=None):
+        return self._events(SessionMessage, SessionMessageSerializer)
+
+    @extend_schema(
+        parameters=CURSOR_PARAMETERS,
+        responses={200: _page_schema("CommandLogPage", CommandLogSerializer)},
+    )
+    @action(detail=True, methods=["get"])
+    def logs(self, request, pk=None):
+        return self._events(CommandLog, CommandLogSerializer)
+
+    def _events(self, model, serializer_class):
+        session = self.get_object()
+        cursor = SeqCursor(data=self.request.query_params)
+        cursor.is_valid(raise_exception=True)
+        after, limit = cursor.validated_data["after"], cursor.validated_data["limit"]
+        rows = selectors.events_after(model, session, after, limit + 1)
+        return Response(seq_page(rows, limit, serializer_class))

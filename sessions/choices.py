@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class SessionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PREPARING = "preparing", "Preparing workspace"
+    RUNNING = "running", "Running"
+    IDLE = "idle", "Idle"
+    COMPLETED = "completed", "Completed"
+    ERROR = "error", "Error"
+    STOPPED = "stopped", "Stopped"
+
+
+# Which status may follow which. A completed session runs again on a follow-up message;
+# error and stopped are final.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    SessionStatus.PENDING: frozenset(
+        {SessionStatus.PREPARING, SessionStatus.RUNNING, SessionStatus.ERROR, SessionStatus.STOPPED}
+    ),
+    SessionStatus.PREPARING: frozenset(
+        {SessionStatus.RUNNING, SessionStatus.IDLE, SessionStatus.ERROR, SessionStatus.STOPPED}
+    ),
+    SessionStatus.RUNNING: frozenset(
+        {SessionStatus.IDLE, SessionStatus.COMPLETED, SessionStatus.ERROR, SessionStatus.STOPPED}
+    ),
+    SessionStatus.IDLE: frozenset(
+        {SessionStatus.RUNNING, SessionStatus.COMPLETED, SessionStatus.ERROR, SessionStatus.STOPPED}
+    ),
+    SessionStatus.COMPLETED: frozenset({SessionStatus.RUNNING, SessionStatus.STOPPED}),
+    SessionStatus.ERROR: frozenset(),
+    SessionStatus.STOPPED: frozenset(),
+}
+
+ACTIVE_STATUSES = frozenset(
+    {SessionStatus.PENDING, SessionStatus.PREPARING, SessionStatus.RUNNING, SessionStatus.IDLE}
+)
+ENDED_STATUSES = frozenset({SessionStatus.COMPLETED, SessionStatus.ERROR, SessionStatus.STOPPED})
+
+
+class ProjectType(models.TextChoices):
+    GITHUB = "github", "GitHub repository"
+    LOCAL = "local", "Local folder"
+
+
+class SessionMode(models.TextChoices):
+    MANAGED = "managed", "Managed (the orchestrator runs Claude Code)"
+    ATTACHED = "attached", "Attached (an external Claude Code reports through hooks)"
+
+
+class Direction(models.TextChoices):
+    USER = "user", "User"
+    ASSISTANT = "assistant", "Assistant"
+    SYSTEM = "system", "System"

@@ -1,0 +1,52 @@
+"""Checks of what a client asks a session to work on; each raises a field-level error."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from .choices import ProjectType
+from .paths import PathOutsideRoot, resolve_inside
+
+_OWNER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_GIT_URL = re.compile(r"^(?:(?:https?|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+)$")
+
+
+def validate_github_repo(value: str) -> str:
+    value = value.strip()
+    if _OWNER_NAME.match(value) and not value.endswith((".", "..")):
+        return value
+    if _GIT_URL.match(value) and ".." not in value.split("/"):
+        return value
+    raise ValidationError({"github_repo": "Give the repository as owner/name or as a git URL."})
+
+
+def validate_local_path(value: str) -> str:
+    roots = settings.LOCAL_PROJECT_ROOTS
+    if not roots:
+        raise ValidationError(
+            {"local_path": "Local sessions are disabled: LOCAL_PROJECT_ROOTS is not set."}
+        )
+    try:
+        return str(resolve_inside(value, roots))
+    except PathOutsideRoot as exc:
+        raise ValidationError({"local_path": str(exc)}) from exc
+
+
+def validate_project(*, project_type: str, github_repo: str, local_path: str) -> dict:
+    """The cleaned project fields for a session, or a ValidationError naming the field."""
+    if project_type == ProjectType.GITHUB:
+        if not github_repo:
+            raise ValidationError({"github_repo": "Required for a github session."})
+        if local_path:
+            raise ValidationError({"local_path": "Only for local sessions."})
+        return {"github_repo": validate_github_repo(github_repo), "local_path": ""}
+    if project_type == ProjectType.LOCAL:
+        if not local_path:
+            raise ValidationError({"local_path": "Required for a local session."})
+        if github_repo:
+            raise ValidationError({"github_repo": "Only for github sessions."})
+        return {"github_repo": "", "local_path": validate_local_path(local_path)}
+    raise ValidationError({"project_type": f"Unknown project type {project_type!r}."})

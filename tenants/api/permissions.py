@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+
+class IsSuperuser(BasePermission):
+    message = "Only platform superusers may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_superuser)
+
+
+class CanControlOrReadOnly(BasePermission):
+    """Viewers read; admins and users (and superusers) also change things."""
+
+    message = "Viewers have read-only access."
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or request.user.can_control_sessions

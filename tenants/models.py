@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+from .choices import Role
+
+
+class Organization(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person in one organization, with a role; platform superusers belong to none."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.USER)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="user_in_org_unless_superuser",
+                condition=Q(is_superuser=True) | Q(organization__isnull=False),
+            )
+        ]
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.organization_id is not None and self.role == Role.ADMIN
+
+    @property
+    def can_control_sessions(self) -> bool:
+        """Admins and users start and steer sessions; viewers only watch."""
+        return self.is_superuser or self.role in (Role.ADMIN, Role.USER)
+
+
+class TenantQuerySet(models.QuerySet):
+    """The one scoping entry point for tenant-owned rows."""
+
+    def for_user(self, user) -> TenantQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(organization_id=user.organization_id)
+
+    def for_org(self, organization) -> TenantQuerySet:
+        return self.filter(organization=organization)

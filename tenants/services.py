@@ -1,0 +1,64 @@
+"""Writes for organizations and users: the only place that changes them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from .choices import Role
+from .models import Organization, User
+
+
+@transaction.atomic
+def create_organization(*, actor: User, name: str, slug: str, settings: dict | None = None):
+    if not actor.is_superuser:
+        raise PermissionDenied("Only platform superusers create organizations.")
+    if Organization.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": "An organization with this slug already exists."})
+    return Organization.objects.create(name=name, slug=slug, settings=settings or {})
+
+
+@transaction.atomic
+def create_user(
+    *,
+    organization: Organization,
+    actor: User | None,
+    username: str,
+    password: str,
+    role: str = Role.USER,
+    email: str = "",
+) -> User:
+    """Add a user to an organization. `actor=None` is the system (bootstrap commands)."""
+    if actor is not None and not (actor.is_superuser or _is_admin_of(actor, organization)):
+        raise PermissionDenied("Only this organization's admins manage its users.")
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": "This username is taken."})
+    user = User(username=username, email=email, organization=organization, role=role)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def _is_admin_of(user: User, organization: Organization) -> bool:
+    return user.is_org_admin and user.organization_id == organization.pk
+
+
+@transaction.atomic
+def ensure_operator(*, organization: Organization, username: str, password: str) -> User:
+    """Create or refresh an organization admin who may also use the operations console
+    (the Django admin) as a platform superuser: the bootstrap for a demo or first install."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User(username=username)
+    user.organization = organization
+    user.role = Role.ADMIN
+    user.is_staff = True
+    user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    return user

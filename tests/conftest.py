@@ -1,0 +1,104 @@
+"""Shared personas: an owner (org admin), a member and a viewer of one organization, and an
+outsider from another. Also an API client per persona, authenticated by token."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tenants.choices import Role
+from tenants.models import Organization, User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing is slow by design; the tests are about who may do what, not about it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def org(db) -> Organization:
+    return Organization.objects.create(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_org(db) -> Organization:
+    return Organization.objects.create(name="Globex", slug="globex")
+
+
+def _user(username: str, organization: Organization | None, role: str, **extra) -> User:
+    user = User(username=username, organization=organization, role=role, **extra)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def owner(org) -> User:
+    return _user("owner", org, Role.ADMIN)
+
+
+@pytest.fixture
+def member(org) -> User:
+    return _user("member", org, Role.USER)
+
+
+@pytest.fixture
+def viewer(org) -> User:
+    return _user("viewer", org, Role.VIEWER)
+
+
+@pytest.fixture
+def outsider(other_org) -> User:
+    return _user("outsider", other_org, Role.ADMIN)
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return _user("root", None, Role.USER, is_superuser=True, is_staff=True)
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def api():
+    """`api(user)` is an API client logged in as that user; `api(None)` is anonymous."""
+    return client_for
+
+
+@pytest.fixture
+def project_root(tmp_path, settings):
+    """A folder local sessions may use, set as the only LOCAL_PROJECT_ROOTS entry."""
+    root = tmp_path / "projects"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "README.md").write_text("hello\n")
+    settings.LOCAL_PROJECT_ROOTS = [root.resolve()]
+    settings.DATA_DIR = tmp_path / "data"
+    return root.resolve()
+
+
+@pytest.fixture(autouse=True)
+def _required_services(request):
+    """Tests that need PostgreSQL or Redis skip where those are absent (a laptop with no
+    services) but fail in CI, which sets REQUIRE_SERVICES=1: never a silent skip there."""
+    from django.conf import settings
+
+    available = {
+        "postgres": settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        "redis": bool(settings.REDIS_URL),
+    }
+    for service, present in available.items():
+        if request.node.get_closest_marker(service) and not present:
+            if os.environ.get("REQUIRE_SERVICES") == "1":
+                pytest.fail(f"{service} is required here but not configured")
+            pytest.skip(f"needs {service}")
