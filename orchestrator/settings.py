@@ -33,6 +33,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The only folders a "local" session may copy its project from.
 LOCAL_PROJECT_ROOTS = [Path(p).resolve() for p in env.list("LOCAL_PROJECT_ROOTS", default=[])]
 
+# Where "owner/name" repositories are cloned from (GitHub Enterprise or a mirror works too).
+GIT_BASE_URL = env.str("GIT_BASE_URL", default="https://github.com").rstrip("/")
+WORKSPACES_DIR = DATA_DIR / "workspaces"
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
