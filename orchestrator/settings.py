@@ -28,14 +28,47 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+# The address Claude Code reaches this server at (hook-config); default: the request's.
+PUBLIC_URL = env.str("PUBLIC_URL", default="").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The only folders a "local" session may copy its project from.
 LOCAL_PROJECT_ROOTS = [Path(p).resolve() for p in env.list("LOCAL_PROJECT_ROOTS", default=[])]
 
+REDIS_URL = env.str("REDIS_URL", default="")
+
 # Where "owner/name" repositories are cloned from (GitHub Enterprise or a mirror works too).
 GIT_BASE_URL = env.str("GIT_BASE_URL", default="https://github.com").rstrip("/")
 WORKSPACES_DIR = DATA_DIR / "workspaces"
+
+# Tool output kept per command log; the original size is recorded alongside.
+HOOK_RESULT_MAX_BYTES = env.int("HOOK_RESULT_MAX_BYTES", default=64 * 1024)
+# Largest hook post accepted (413 above it).
+HOOK_MAX_BODY_BYTES = env.int("HOOK_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+
+# The agent runner. Per-session metadata (permissionMode, allowedTools, model, maxTurns,
+# maxDuration) overrides these defaults.
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="")
+# The scripted demo model stands in for the API only when asked, or in DEBUG with no key.
+SCRIPTED_MODEL = env.bool("SCRIPTED_MODEL", default=DEBUG and not ANTHROPIC_API_KEY)
+SCRIPTED_MODEL_URL = env.str("SCRIPTED_MODEL_URL", default="")
+AGENT_PERMISSION_MODE = env.str("AGENT_PERMISSION_MODE", default="default")
+AGENT_ALLOWED_TOOLS = env.list(
+    "AGENT_ALLOWED_TOOLS", default=["Bash", "Read", "Write", "Edit", "Glob", "Grep"]
+)
+AGENT_MODEL = env.str("AGENT_MODEL", default="")
+AGENT_MAX_TURNS = env.int("AGENT_MAX_TURNS", default=50)
+# Claude Code's own API retry count (unset: its default, which retries for a while).
+AGENT_API_MAX_RETRIES = env.str("AGENT_API_MAX_RETRIES", default="")
+AGENT_MAX_DURATION = env.int("AGENT_MAX_DURATION", default=3600)
+AGENT_HEARTBEAT_SECONDS = env.float("AGENT_HEARTBEAT_SECONDS", default=1.0)
+AGENT_CONFIG_DIR = Path(env.str("AGENT_CONFIG_DIR", default=str(DATA_DIR / "claude")))
+AGENT_DISPATCH = env.str("AGENT_DISPATCH", default="celery" if REDIS_URL else "thread")
+AGENT_EMBEDDED_WORKERS = env.int("AGENT_EMBEDDED_WORKERS", default=4)
+WORKSPACE_GIT_TIMEOUT = env.int("WORKSPACE_GIT_TIMEOUT", default=600)
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(HOOK_MAX_BODY_BYTES + 1024, 2_621_440)
 
 INSTALLED_APPS = [
     "daphne",
@@ -93,6 +126,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+    # Tests use a file too: an in-memory shared-cache database fails concurrent writers at
+    # once ("table is locked") instead of waiting, and the agent runner writes from threads.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tenants.User"
@@ -114,7 +150,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 
-REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from sessions.api.hooks import HookView, ToolCompleteView
 from sessions.api.views import SessionViewSet
 from tenants.api.views import ObtainTokenView, OrganizationViewSet
 
@@ -17,6 +18,8 @@ urlpatterns = [
     path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/hooks/", HookView.as_view(), name="api-hooks"),
+    path("api/hooks/tool-complete", ToolCompleteView.as_view(), name="api-hooks-tool-complete"),
     path("api/", include(router.urls)),
 ]
 

@@ -32,6 +32,22 @@ class Session(models.Model):
     status_reason = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     agent_session_id = models.CharField(max_length=100, blank=True)
+    scripted_model = models.BooleanField(
+        default=False, help_text="Runs against the scripted demo model, not the real API."
+    )
+    # sha256 of the session's hook token: hook posts authenticate with the token itself.
+    hook_token_hash = models.CharField(max_length=64, blank=True)
+    # Totals from Claude Code's results; cost and per-model usage are cumulative there.
+    num_turns = models.PositiveIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    total_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    model_usage = models.JSONField(default=dict, blank=True)
+    last_result = models.JSONField(default=dict, blank=True)
+    tool_call_count = models.PositiveIntegerField(default=0)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Written by the runner while a turn is live; the reconciler trusts nothing older.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     # The last seq handed out; messages and logs share this gap-free counter.
     last_seq = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -73,6 +89,16 @@ class SessionMessage(SessionEvent):
     def __str__(self) -> str:
         return f"{self.direction} #{self.seq}"
 
+    def as_event(self) -> dict:
+        """The live-event form, as pushed to viewers and returned by the API."""
+        return {
+            "kind": "message",
+            "seq": self.seq,
+            "direction": self.direction,
+            "content": self.content,
+            "created_at": self.created_at.isoformat(),
+        }
+
 
 class CommandLog(SessionEvent):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="logs")
@@ -82,9 +108,45 @@ class CommandLog(SessionEvent):
     is_error = models.BooleanField(default=False)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     tool_use_id = models.CharField(max_length=200, blank=True)
+    # Size of the full result before truncation; result may hold only its beginning.
+    result_bytes = models.PositiveIntegerField(default=0)
 
     class Meta(SessionEvent.Meta):
         constraints = [models.UniqueConstraint(fields=["session", "seq"], name="log_seq_unique")]
 
     def __str__(self) -> str:
         return f"{self.tool} #{self.seq}"
+
+    def as_event(self) -> dict:
+        return {
+            "kind": "log",
+            "seq": self.seq,
+            "tool": self.tool,
+            "input": self.input,
+            "result": self.result,
+            "result_bytes": self.result_bytes,
+            "is_error": self.is_error,
+            "duration_ms": self.duration_ms,
+            "tool_use_id": self.tool_use_id,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+class HookEvent(models.Model):
+    """Every event that reached ingestion, raw: the dedupe record and the audit trail."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="hook_events")
+    event_key = models.CharField(max_length=200)
+    hook_event_name = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict)
+    seq = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "event_key"], name="hook_event_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hook_event_name} {self.event_key}"

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from tenants.models import Organization, User
 
+from . import dispatch, hook_tokens, live, workspaces
 from .choices import ENDED_STATUSES, TRANSITIONS, Direction, SessionMode, SessionStatus
 from .models import CommandLog, Session, SessionMessage
-from .validators import validate_project
+from .validators import validate_agent_metadata, validate_project
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +36,17 @@ def create_session(
     mode: str = SessionMode.MANAGED,
     metadata: dict | None = None,
 ) -> Session:
+    """Create a session. A managed one is written as `preparing` and its first turn (which
+    prepares the workspace) is queued after commit; an attached one waits for its hooks."""
     project = validate_project(
         project_type=project_type, github_repo=github_repo, local_path=local_path
     )
+    metadata = validate_agent_metadata(metadata or {})
+    managed = mode == SessionMode.MANAGED
+    session_id = uuid.uuid4()
     with transaction.atomic():
         session = Session.objects.create(
+            id=session_id,
             organization=organization,
             created_by=actor,
             name=name,
@@ -45,13 +54,84 @@ def create_session(
             project_type=project_type,
             git_ref=git_ref,
             initial_prompt=initial_prompt,
-            metadata=metadata or {},
+            metadata=metadata,
+            status=SessionStatus.PREPARING if managed else SessionStatus.PENDING,
+            scripted_model=managed and settings.SCRIPTED_MODEL,
+            hook_token_hash=hook_tokens.token_hash(hook_tokens.derive_token(session_id)),
             **project,
         )
         if initial_prompt:
             record_message(session=session, direction=Direction.USER, content=initial_prompt)
+        if managed:
+            transaction.on_commit(lambda: dispatch.queue_turn(session.pk, initial_prompt))
     logger.info("session created id=%s org=%s by=%s", session.pk, organization.slug, actor)
     return session
+
+
+def send_message(*, session: Session, actor: User, content: str) -> SessionMessage:
+    """A follow-up: record the user's message and queue a turn that resumes the session."""
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if locked.mode != SessionMode.MANAGED:
+            raise SessionStateError(
+                "An attached session is driven by its own Claude Code; send it messages there."
+            )
+        if locked.status not in (SessionStatus.IDLE, SessionStatus.COMPLETED):
+            raise SessionStateError(
+                f"The session is {locked.status}; wait for the current turn to finish."
+                if locked.status not in ENDED_STATUSES
+                else f"The session already ended ({locked.status})."
+            )
+        fields = apply_status(locked, SessionStatus.RUNNING, "Follow-up message.")
+        locked.save(update_fields=[*fields, "updated_at"])
+        on_commit_publish_status(locked)
+        message = record_message(session=locked, direction=Direction.USER, content=content)
+        transaction.on_commit(lambda: dispatch.queue_turn(locked.pk, content))
+    return message
+
+
+def prepare_session_workspace(*, session: Session) -> Session:
+    """Make the workspace of a `preparing` session. On failure nothing stays on disk and the
+    session ends in `error` with git's message."""
+    try:
+        path = workspaces.prepare_workspace(
+            organization_id=session.organization_id,
+            session_id=session.pk,
+            project_type=session.project_type,
+            github_repo=session.github_repo,
+            git_ref=session.git_ref,
+            local_path=session.local_path,
+            shallow=bool(session.metadata.get("shallow")),
+        )
+    except workspaces.WorkspaceError as exc:
+        return fail_session(session=session, reason=f"Workspace preparation failed: {exc}")
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        locked.project_path = str(path)
+        locked.save(update_fields=["project_path", "updated_at"])
+    if locked.status != SessionStatus.PREPARING:
+        # Stopped while cloning: the workspace has no session to serve.
+        workspaces.remove_workspace(path)
+    return locked
+
+
+def fail_session(*, session: Session, reason: str) -> Session:
+    """End a session in `error` unless it already ended (a stop wins over a late failure)."""
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if locked.status in ENDED_STATUSES:
+            return locked
+        fields = apply_status(locked, SessionStatus.ERROR, reason[:5000])
+        locked.save(update_fields=[*fields, "updated_at"])
+        on_commit_publish_status(locked)
+    logger.warning("session %s failed: %s", session.pk, reason)
+    return locked
+
+
+def record_heartbeat(*, session_id) -> str:
+    """The runner's sign of life; answers the session's status so a stop is noticed."""
+    Session.objects.filter(pk=session_id).update(heartbeat_at=timezone.now())
+    return Session.objects.values_list("status", flat=True).get(pk=session_id)
 
 
 @transaction.atomic
@@ -77,25 +157,40 @@ def stop_session(*, session: Session, actor: User | None, reason: str = "") -> S
 def transition_session(*, session: Session, to: str, reason: str = "") -> Session:
     """Move a session along its state machine, under a row lock so two movers never race."""
     session = Session.objects.select_for_update().get(pk=session.pk)
+    fields = apply_status(session, to, reason)
+    session.save(update_fields=[*fields, "updated_at"])
+    logger.info("session %s -> %s %s", session.pk, to, reason)
+    on_commit_publish_status(session)
+    return session
+
+
+def apply_status(session: Session, to: str, reason: str = "") -> list[str]:
+    """Set the new status on a locked session in memory; the fields to save.
+
+    Raises SessionStateError when the state machine does not allow the move."""
     if to not in TRANSITIONS[session.status]:
         raise SessionStateError(
-            f"A {session.status} session cannot become {to}."
-            if session.status not in ENDED_STATUSES
-            else f"The session already ended ({session.status})."
+            f"The session already ended ({session.status})."
+            if session.status in ENDED_STATUSES
+            else f"A {session.status} session cannot become {to}."
         )
     now = timezone.now()
     session.status = to
     session.status_reason = reason
-    fields = ["status", "status_reason", "updated_at"]
+    fields = ["status", "status_reason"]
     if to == SessionStatus.RUNNING and session.started_at is None:
         session.started_at = now
         fields.append("started_at")
     if to in ENDED_STATUSES:
         session.ended_at = now
         fields.append("ended_at")
-    session.save(update_fields=fields)
-    logger.info("session %s -> %s %s", session.pk, to, reason)
-    return session
+    return fields
+
+
+def on_commit_publish_status(session: Session) -> None:
+    event = {"kind": "status", "status": session.status, "reason": session.status_reason}
+    session_id = session.pk
+    transaction.on_commit(lambda: live.publish(session_id, event))
 
 
 def allocate_seq(session: Session) -> int:
@@ -110,9 +205,16 @@ def allocate_seq(session: Session) -> int:
 
 @transaction.atomic
 def record_message(*, session: Session, direction: str, content: str) -> SessionMessage:
-    return SessionMessage.objects.create(
+    message = SessionMessage.objects.create(
         session=session, seq=allocate_seq(session), direction=direction, content=content
     )
+    on_commit_publish(session, message)
+    return message
+
+
+def on_commit_publish(session: Session, row: CommandLog | SessionMessage) -> None:
+    session_id, event = session.pk, row.as_event()
+    transaction.on_commit(lambda: live.publish(session_id, event))
 
 
 @transaction.atomic
@@ -126,13 +228,16 @@ def record_command(
     duration_ms: int | None = None,
     tool_use_id: str = "",
 ) -> CommandLog:
-    return CommandLog.objects.create(
+    log = CommandLog.objects.create(
         session=session,
         seq=allocate_seq(session),
         tool=tool,
         input=input,
         result=result,
+        result_bytes=len(result.encode()),
         is_error=is_error,
         duration_ms=duration_ms,
         tool_use_id=tool_use_id,
     )
+    on_commit_publish(session, log)
+    return log

@@ -50,3 +50,31 @@ def validate_project(*, project_type: str, github_repo: str, local_path: str) ->
             raise ValidationError({"github_repo": "Only for github sessions."})
         return {"github_repo": "", "local_path": validate_local_path(local_path)}
     raise ValidationError({"project_type": f"Unknown project type {project_type!r}."})
+
+
+PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
+
+
+def validate_agent_metadata(metadata: dict) -> dict:
+    """The agent options a session's metadata may carry, checked before anything runs."""
+    errors = []
+    mode = metadata.get("permissionMode")
+    if mode is not None and mode not in PERMISSION_MODES:
+        errors.append(f"permissionMode must be one of {', '.join(PERMISSION_MODES)}.")
+    tools = metadata.get("allowedTools")
+    if tools is not None and not (
+        isinstance(tools, list) and all(isinstance(t, str) and t for t in tools)
+    ):
+        errors.append("allowedTools must be a list of tool names.")
+    model = metadata.get("model")
+    if model is not None and not (isinstance(model, str) and 0 < len(model) <= 100):
+        errors.append("model must be a model name.")
+    for key, upper in (("maxTurns", 1000), ("maxDuration", 86400)):
+        value = metadata.get(key)
+        if value is not None and not (
+            isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= upper
+        ):
+            errors.append(f"{key} must be a whole number from 1 to {upper}.")
+    if errors:
+        raise ValidationError({"metadata": errors})
+    return metadata

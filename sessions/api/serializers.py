@@ -29,6 +29,13 @@ class SessionSerializer(StrictModelSerializer):
             "status_reason",
             "metadata",
             "agent_session_id",
+            "scripted_model",
+            "num_turns",
+            "input_tokens",
+            "output_tokens",
+            "total_cost_usd",
+            "tool_call_count",
+            "last_activity_at",
             "created_by",
             "created_at",
             "updated_at",
@@ -42,6 +49,13 @@ class SessionSerializer(StrictModelSerializer):
             "status",
             "status_reason",
             "agent_session_id",
+            "scripted_model",
+            "num_turns",
+            "input_tokens",
+            "output_tokens",
+            "total_cost_usd",
+            "tool_call_count",
+            "last_activity_at",
             "created_at",
             "updated_at",
             "started_at",
@@ -76,5 +90,27 @@ class CommandLogSerializer(serializers.ModelSerializer):
             "is_error",
             "duration_ms",
             "tool_use_id",
+            "result_bytes",
             "created_at",
         ]
+
+
+class SessionCreatedSerializer(SessionSerializer):
+    hook_token = serializers.CharField(
+        read_only=True, help_text="Shown at creation and by hook-config; stored hashed."
+    )
+
+    class Meta(SessionSerializer.Meta):
+        fields = [*SessionSerializer.Meta.fields, "hook_token"]
+
+
+class FollowUpSerializer(StrictSerializer):
+    content = serializers.CharField(max_length=100_000)
+
+
+class HookConfigSerializer(serializers.Serializer):
+    session = serializers.UUIDField()
+    token = serializers.CharField()
+    url = serializers.URLField()
+    http_settings = serializers.DictField()
+    command_settings = serializers.DictField()

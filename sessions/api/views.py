@@ -1,18 +1,22 @@
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from tenants.api.permissions import CanControlOrReadOnly
+from tenants.api.permissions import CanControlOrReadOnly, CanControlSessions
 
-from .. import selectors, services
+from .. import hook_config, hook_tokens, selectors, services
 from ..models import CommandLog, SessionMessage
 from .filters import SessionFilter
 from .pagination import SeqCursor, seq_page
 from .serializers import (
     CommandLogSerializer,
+    FollowUpSerializer,
+    HookConfigSerializer,
+    SessionCreatedSerializer,
     SessionMessageSerializer,
     SessionSerializer,
     SessionUpdateSerializer,
@@ -63,6 +67,7 @@ class SessionViewSet(
             organization=self.request.user.organization, actor=self.request.user, **data
         )
 
+    @extend_schema(responses={201: SessionCreatedSerializer})
     def create(self, request, *args, **kwargs):
         if request.user.organization_id is None:
             return Response(
@@ -72,7 +77,10 @@ class SessionViewSet(
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        return super().create(request, *args, **kwargs)
+        response = super().create(request, *args, **kwargs)
+        # The hook token is shown here and by hook-config; only its hash is stored.
+        response.data["hook_token"] = hook_tokens.derive_token(response.data.serializer.instance.pk)
+        return response
 
     @extend_schema(request=SessionUpdateSerializer, responses={200: SessionSerializer})
     def partial_update(self, request, *args, **kwargs):
@@ -96,12 +104,47 @@ class SessionViewSet(
         return Response(SessionSerializer(session).data)
 
     @extend_schema(
+        methods=["GET"],
         parameters=CURSOR_PARAMETERS,
         responses={200: _page_schema("SessionMessagePage", SessionMessageSerializer)},
     )
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        methods=["POST"],
+        request=FollowUpSerializer,
+        responses={202: SessionMessageSerializer},
+    )
+    @action(detail=True, methods=["get", "post"])
     def messages(self, request, pk=None):
-        return self._events(SessionMessage, SessionMessageSerializer)
+        if request.method == "GET":
+            return self._events(SessionMessage, SessionMessageSerializer)
+        session = self.get_object()
+        data = FollowUpSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = services.send_message(
+            session=session, actor=request.user, content=data.validated_data["content"]
+        )
+        return Response(SessionMessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: HookConfigSerializer})
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="hook-config",
+        permission_classes=[CanControlSessions],
+    )
+    def hook_config(self, request, pk=None):
+        session = self.get_object()
+        token = hook_tokens.derive_token(session.pk)
+        base_url = settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
+        return Response(
+            {
+                "session": session.pk,
+                "token": token,
+                "url": f"{base_url}/api/hooks/",
+                "http_settings": hook_config.http_settings(base_url=base_url, token=token),
+                "command_settings": hook_config.command_settings(base_url=base_url, token=token),
+            }
+        )
 
     @extend_schema(
         parameters=CURSOR_PARAMETERS,

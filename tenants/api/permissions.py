@@ -19,3 +19,13 @@ class CanControlOrReadOnly(BasePermission):
         if not (request.user and request.user.is_authenticated):
             return False
         return request.method in SAFE_METHODS or request.user.can_control_sessions
+
+
+class CanControlSessions(BasePermission):
+    """Admins and users (and superusers); not viewers."""
+
+    message = "Viewers have read-only access."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.can_control_sessions)

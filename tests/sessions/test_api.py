@@ -35,7 +35,8 @@ def test_member_creates_github_session(api, member):
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["status"] == "pending"
+    assert body["status"] == "preparing"
+    assert body["hook_token"]
     assert body["organization"] == "acme"
     assert body["created_by"] == "member"
     session = Session.objects.get(pk=body["id"])
@@ -138,7 +139,7 @@ def test_outsider_gets_404_everywhere(api, outsider, member):
     assert client.post(f"/api/sessions/{session.pk}/stop/").status_code == 404
     assert client.get("/api/sessions/").json()["count"] == 0
     session.refresh_from_db()
-    assert (session.name, session.status) == ("fix the bug", SessionStatus.PENDING)
+    assert (session.name, session.status) == ("fix the bug", SessionStatus.PREPARING)
 
 
 def test_list_is_scoped_and_filtered(api, member, owner, outsider):

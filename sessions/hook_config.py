@@ -1,0 +1,41 @@
+"""The `.claude/settings.json` hooks block that attaches a Claude Code to a session."""
+
+from __future__ import annotations
+
+import shlex
+
+# Every event ingestion understands; tool events take a matcher, the others do not.
+TOOL_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure")
+OTHER_EVENTS = (
+    "UserPromptSubmit",
+    "Notification",
+    "Stop",
+    "SubagentStop",
+    "PreCompact",
+    "SessionStart",
+    "SessionEnd",
+)
+
+
+def _block(hook: dict) -> dict:
+    hooks = {name: [{"matcher": "*", "hooks": [hook]}] for name in TOOL_EVENTS}
+    hooks.update({name: [{"hooks": [hook]}] for name in OTHER_EVENTS})
+    return {"hooks": hooks}
+
+
+def http_settings(*, base_url: str, token: str) -> dict:
+    """Claude Code posts each event itself (`http` hooks)."""
+    return _block(
+        {
+            "type": "http",
+            "url": f"{base_url}/api/hooks/",
+            "headers": {"Authorization": f"Bearer {token}"},
+            "timeout": 10,
+        }
+    )
+
+
+def command_settings(*, base_url: str, token: str) -> dict:
+    """Claude Code runs the hook client, which spools events while the server is away."""
+    command = shlex.join(["claude-orchestrator-hook", "--url", base_url, "--token", token])
+    return _block({"type": "command", "command": command, "timeout": 15})
