@@ -16,8 +16,16 @@ class SessionStatus(models.TextChoices):
 # Which status may follow which. A completed session runs again on a follow-up message;
 # error and stopped are final.
 TRANSITIONS: dict[str, frozenset[str]] = {
+    # An attached session may first be heard of at any point of its Claude Code's life.
     SessionStatus.PENDING: frozenset(
-        {SessionStatus.PREPARING, SessionStatus.RUNNING, SessionStatus.ERROR, SessionStatus.STOPPED}
+        {
+            SessionStatus.PREPARING,
+            SessionStatus.RUNNING,
+            SessionStatus.IDLE,
+            SessionStatus.COMPLETED,
+            SessionStatus.ERROR,
+            SessionStatus.STOPPED,
+        }
     ),
     SessionStatus.PREPARING: frozenset(
         {SessionStatus.RUNNING, SessionStatus.IDLE, SessionStatus.ERROR, SessionStatus.STOPPED}

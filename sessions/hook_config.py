@@ -17,9 +17,14 @@ OTHER_EVENTS = (
 )
 
 
+# Claude Code runs only command hooks for these; it skips http hooks registered on them.
+COMMAND_ONLY_EVENTS = ("SessionStart",)
+
+
 def _block(hook: dict) -> dict:
     hooks = {name: [{"matcher": "*", "hooks": [hook]}] for name in TOOL_EVENTS}
-    hooks.update({name: [{"hooks": [hook]}] for name in OTHER_EVENTS})
+    others = [e for e in OTHER_EVENTS if hook["type"] == "command" or e not in COMMAND_ONLY_EVENTS]
+    hooks.update({name: [{"hooks": [hook]}] for name in others})
     return {"hooks": hooks}
 
 

@@ -81,10 +81,14 @@ def ingest(*, session: Session, payload: object, event_id: str = "") -> IngestRe
     key = event_key(name, payload, event_id)
     with transaction.atomic():
         locked = Session.objects.select_for_update().get(pk=session.pk)
+        if decision is not None and locked.status == SessionStatus.STOPPED:
+            # Stopping an attached session means something: its Claude Code may not go on.
+            decision = STOPPED
         if HookEvent.objects.filter(session=locked, event_key=key).exists():
             return IngestResult(duplicate=True, response=_answer(locked, decision))
         writing = _Writing(session=locked)
         HANDLERS.get(name, _record_only)(writing, payload)
+        _learn_claude_session_id(writing, payload, name)
         if decision is not None and not decision.allow:
             _record_denial(writing, payload, decision)
         seq = writing.rows[-1].seq if writing.rows else None
@@ -100,6 +104,11 @@ def ingest(*, session: Session, payload: object, event_id: str = "") -> IngestRe
         locked.save(update_fields=sorted(writing.fields))
         _publish_on_commit(writing, name)
     return IngestResult(seq=seq, response=_answer(locked, decision))
+
+
+STOPPED = policies.Decision(
+    allow=False, reason="The session was stopped in claude-orchestrator.", policy="stopped"
+)
 
 
 def _event_name(payload: object) -> str:
@@ -202,7 +211,14 @@ def _attached(writing: _Writing) -> bool:
     return writing.session.mode == SessionMode.ATTACHED
 
 
+def _on_pre_tool_use(writing: _Writing, payload: dict) -> None:
+    if _attached(writing):
+        writing.move_to(SessionStatus.RUNNING)
+
+
 def _on_post_tool_use(writing: _Writing, payload: dict) -> None:
+    if _attached(writing):
+        writing.move_to(SessionStatus.RUNNING)
     _add_log(writing, payload, result=_result_text(payload.get("tool_response")), is_error=False)
 
 
@@ -216,11 +232,18 @@ def _record_denial(writing: _Writing, payload: dict, decision: policies.Decision
     )
 
 
-def _on_session_start(writing: _Writing, payload: dict) -> None:
+def _learn_claude_session_id(writing: _Writing, payload: dict, name: str) -> None:
+    """Every hook payload names its Claude session; the first one seen is recorded (http
+    hooks never deliver SessionStart, so no single event can be relied on)."""
     claude_id = payload.get("session_id")
-    if isinstance(claude_id, str) and claude_id and not writing.session.agent_session_id:
+    if name in INTERNAL_EVENTS or writing.session.agent_session_id:
+        return
+    if isinstance(claude_id, str) and claude_id:
         writing.session.agent_session_id = claude_id[:100]
         writing.fields.add("agent_session_id")
+
+
+def _on_session_start(writing: _Writing, payload: dict) -> None:
     if _attached(writing):
         writing.move_to(SessionStatus.RUNNING)
 
@@ -303,11 +326,12 @@ def _error_reason(payload: dict) -> str:
 
 
 def _record_only(writing: _Writing, payload: dict) -> None:
-    """PreToolUse, SubagentStop, PreCompact and any event newer CLIs add: the raw record."""
+    """SubagentStop, PreCompact and any event newer CLIs add: the raw record only."""
 
 
 HANDLERS: dict[str, Callable[[_Writing, dict], None]] = {
     "SessionStart": _on_session_start,
+    "PreToolUse": _on_pre_tool_use,
     "UserPromptSubmit": _on_user_prompt,
     "PostToolUse": _on_post_tool_use,
     "PostToolUseFailure": _on_post_tool_use_failure,
