@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from . import services
-from .models import CommandLog, Session, SessionMessage
+from .models import CommandLog, HookEvent, Session, SessionMessage
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -27,7 +27,16 @@ class SessionMessageInline(ReadOnlyInline):
 
 class CommandLogInline(ReadOnlyInline):
     model = CommandLog
-    fields = ["seq", "tool", "input", "result", "is_error", "duration_ms", "created_at"]
+    fields = [
+        "seq",
+        "tool",
+        "input",
+        "result",
+        "result_bytes",
+        "is_error",
+        "duration_ms",
+        "created_at",
+    ]
     readonly_fields = fields
 
 
@@ -37,6 +46,7 @@ class SessionAdmin(admin.ModelAdmin):
         "name",
         "organization",
         "status",
+        "model_backend",
         "mode",
         "project_type",
         "created_by",
@@ -46,20 +56,30 @@ class SessionAdmin(admin.ModelAdmin):
     search_fields = ["name", "github_repo", "local_path", "id", "created_by__username"]
     date_hierarchy = "created_at"
     list_select_related = ["organization", "created_by"]
-    readonly_fields = [
-        "id",
-        "status",
-        "status_reason",
-        "project_path",
-        "agent_session_id",
-        "last_seq",
-        "created_at",
-        "updated_at",
-        "started_at",
-        "ended_at",
-    ]
+    # Operators rename and annotate; everything else is the runner's and ingestion's to write.
+    editable_fields = ("name", "metadata")
+    exclude = ["hook_token_hash"]
+
+    def get_readonly_fields(self, request, obj=None):
+        hidden = set(self.exclude)
+        names = [f.name for f in Session._meta.fields if f.name not in hidden]
+        return ["model_backend", *(n for n in names if n not in self.editable_fields)]
+
+    def has_add_permission(self, request) -> bool:
+        # Sessions start through the API or the dashboard, which prepare and run them.
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.update_session(
+            session=obj, actor=request.user, **{f: getattr(obj, f) for f in self.editable_fields}
+        )
+
     inlines = [SessionMessageInline, CommandLogInline]
     actions = ["stop_sessions"]
+
+    @admin.display(description="model")
+    def model_backend(self, session: Session) -> str:
+        return session.model_backend
 
     @admin.action(description="Stop the selected sessions")
     def stop_sessions(self, request, queryset):
@@ -89,3 +109,20 @@ class CommandLogAdmin(admin.ModelAdmin):
     search_fields = ["tool", "result", "session__name", "tool_use_id"]
     list_select_related = ["session"]
     date_hierarchy = "created_at"
+
+
+@admin.register(HookEvent)
+class HookEventAdmin(admin.ModelAdmin):
+    """The raw record of every ingested event: read-only, for audits and debugging."""
+
+    list_display = ["session", "hook_event_name", "seq", "event_key", "created_at"]
+    list_filter = ["hook_event_name"]
+    search_fields = ["event_key", "session__name", "session__id"]
+    list_select_related = ["session"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

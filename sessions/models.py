@@ -64,6 +64,11 @@ class Session(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def model_backend(self) -> str:
+        """What the session's Claude Code talks to, as users see it labelled."""
+        return "scripted demo model" if self.scripted_model else "Anthropic API"
+
 
 class SessionEvent(models.Model):
     """What messages and command logs share: a place in the session's sequence."""

@@ -62,3 +62,9 @@ def ensure_operator(*, organization: Organization, username: str, password: str)
     user.set_password(password)
     user.save()
     return user
+
+
+def ensure_organization(*, slug: str, name: str) -> Organization:
+    """The organization with this slug, created if missing (bootstrap commands)."""
+    organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": name})
+    return organization

@@ -11,6 +11,7 @@ from drf_spectacular.validation import validate_schema
 
 from sessions import services
 from sessions.choices import Direction, SessionStatus
+from sessions.models import Session
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +78,33 @@ def test_openapi_schema_validates(api, member):
 
 def test_docs_page_renders(api, member):
     assert api(member).get("/api/docs/").status_code == 200
+
+
+def test_console_labels_scripted_sessions_and_edits_through_the_service(console, member):
+    session = services.create_session(
+        organization=member.organization,
+        actor=member,
+        name="s",
+        project_type="github",
+        github_repo="acme/widgets",
+    )
+    Session.objects.filter(pk=session.pk).update(scripted_model=True)
+    changelist = console.get(reverse("admin:agent_sessions_session_changelist"))
+    assert b"scripted demo model" in changelist.content
+    url = reverse("admin:agent_sessions_session_change", args=[session.pk])
+    response = console.post(url, {"name": "renamed", "metadata": '{"k": 1}', **EMPTY_INLINES})
+    assert response.status_code == 302, response.content[:2000]
+    session.refresh_from_db()
+    assert (session.name, session.metadata) == ("renamed", {"k": 1})
+
+
+EMPTY_INLINES = {
+    f"{prefix}-{key}": value
+    for prefix in ("messages", "logs")
+    for key, value in (
+        ("TOTAL_FORMS", "0"),
+        ("INITIAL_FORMS", "0"),
+        ("MIN_NUM_FORMS", "0"),
+        ("MAX_NUM_FORMS", "1000"),
+    )
+}

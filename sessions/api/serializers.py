@@ -11,6 +11,10 @@ class SessionSerializer(StrictModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     metadata = serializers.DictField(required=False, default=dict)
+    model_backend = serializers.CharField(
+        read_only=True,
+        help_text="'scripted demo model' when the session runs against the offline demo model.",
+    )
 
     class Meta:
         model = Session
@@ -30,6 +34,7 @@ class SessionSerializer(StrictModelSerializer):
             "metadata",
             "agent_session_id",
             "scripted_model",
+            "model_backend",
             "num_turns",
             "input_tokens",
             "output_tokens",

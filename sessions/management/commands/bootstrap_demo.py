@@ -1,0 +1,91 @@
+"""Create (or refresh) the demo organization, its admin and a demo session that really runs
+Claude Code; say how to log in."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from sessions import services as session_services
+from sessions.choices import ProjectType, SessionStatus
+from sessions.models import Session
+from tenants import services as tenant_services
+
+DEMO_SLUG = "demo"
+DEMO_USERNAME = "demo-admin"
+DEMO_SESSION = "Demo session"
+ACTIVE_RUN_STATUSES = (SessionStatus.PREPARING, SessionStatus.RUNNING)
+
+
+class Command(BaseCommand):
+    help = "Create the demo organization and admin user; print how to log in."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--url", default="http://127.0.0.1:8000")
+        parser.add_argument("--no-session", action="store_true", help="Skip the demo session.")
+
+    def handle(self, *args, url: str, **options) -> None:
+        password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
+        organization = tenant_services.ensure_organization(slug=DEMO_SLUG, name="Demo organization")
+        operator = tenant_services.ensure_operator(
+            organization=organization, username=DEMO_USERNAME, password=password
+        )
+        if not options["no_session"]:
+            self._demo_session(organization, operator)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nDemo login: {DEMO_USERNAME} / {password}\n"
+                f"  admin console  {url}/admin/\n"
+                f"  API            {url}/api/\n"
+                f"  API docs       {url}/api/docs/\n"
+            )
+        )
+
+    def _demo_session(self, organization, operator) -> None:
+        """Once per database: a session that really runs Claude Code on a small repository."""
+        if Session.objects.for_org(organization).filter(name=DEMO_SESSION).exists():
+            return
+        repo = demo_repository(settings.DATA_DIR / "demo" / "widgets")
+        session = session_services.create_session(
+            organization=organization,
+            actor=operator,
+            name=DEMO_SESSION,
+            project_type=ProjectType.GITHUB,
+            github_repo=repo.as_uri(),
+            initial_prompt="Look around the project and leave some notes. [scenario:default]",
+        )
+        label = "scripted demo model" if session.scripted_model else "the Anthropic API"
+        self.stdout.write(f"Demo session {session.pk} started on {label}.")
+        if settings.AGENT_DISPATCH != "celery":
+            session = wait_until_turn_ends(session.pk)
+            self.stdout.write(
+                f"Demo session {session.status}: {session.tool_call_count} tool calls."
+            )
+
+
+def demo_repository(path: Path) -> Path:
+    """A tiny git repository for the demo session to clone."""
+    if (path / ".git").exists():
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "README.md").write_text("# widgets\n\nA demo project for claude-orchestrator.\n")
+    (path / "widgets.py").write_text("def widget():\n    return 'widget'\n")
+    identity = ["-c", "user.name=claude-orchestrator", "-c", "user.email=demo@localhost"]
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "Demo"]):
+        subprocess.run(["git", *identity, *args], cwd=path, check=True, capture_output=True)
+    return path
+
+
+def wait_until_turn_ends(session_id, timeout: float = 180) -> Session:
+    deadline = time.monotonic() + timeout
+    while True:
+        session = Session.objects.get(pk=session_id)
+        if session.status not in ACTIVE_RUN_STATUSES or time.monotonic() > deadline:
+            return session
+        time.sleep(0.5)
