@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from sessions.services import SessionStateError
+
+logger = logging.getLogger(__name__)
 
 
 def exception_handler(exc, context):
@@ -16,4 +21,14 @@ def exception_handler(exc, context):
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, SessionStateError):
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, DatabaseError):
+        # Every write is one transaction, so a failed one left nothing behind: say so.
+        logger.exception("database error in %s", context.get("view"))
+        return Response(
+            {
+                "detail": "The database could not complete the request; nothing was saved. "
+                "Retry (with the same Idempotency-Key) later."
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
     return drf_exception_handler(exc, context)

@@ -72,6 +72,12 @@ WORKSPACE_GIT_TIMEOUT = env.int("WORKSPACE_GIT_TIMEOUT", default=600)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(HOOK_MAX_BODY_BYTES + 1024, 2_621_440)
 
+# Idempotency keys (see tenants/idempotency.py) and the reconciler (sessions/reconcile.py).
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
+WORKSPACE_RETENTION_HOURS = env.int("WORKSPACE_RETENTION_HOURS", default=72)
+STUCK_SESSION_AFTER_SECONDS = env.int("STUCK_SESSION_AFTER_SECONDS", default=300)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",

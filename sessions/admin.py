@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from . import services
-from .models import CommandLog, HookEvent, Session, SessionMessage
+from .models import CleanupRecord, CommandLog, HookEvent, Session, SessionMessage
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -119,6 +119,22 @@ class HookEventAdmin(admin.ModelAdmin):
     list_filter = ["hook_event_name"]
     search_fields = ["event_key", "session__name", "session__id"]
     list_select_related = ["session"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CleanupRecord)
+class CleanupRecordAdmin(admin.ModelAdmin):
+    """Who removed or ended what, when and why: compensation and the reconciler."""
+
+    list_display = ["created_at", "action", "actor", "session_id", "path", "reason"]
+    list_filter = ["action", "actor"]
+    search_fields = ["session_id", "path", "reason"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request) -> bool:

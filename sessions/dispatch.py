@@ -15,22 +15,27 @@ logger = logging.getLogger(__name__)
 _executor: ThreadPoolExecutor | None = None
 
 
-def queue_turn(session_id, prompt: str | None) -> None:
+def queue_turn(session_id, turn_id, prompt: str | None) -> None:
     """Queue one turn; if queueing fails the session ends in `error` instead of hanging."""
     try:
         if settings.AGENT_DISPATCH == "celery":
             from .tasks import run_session_turn
 
-            run_session_turn.apply_async(args=[str(session_id), prompt], queue="agents")
+            # retry=False: a broker that is down fails the session now, not minutes later.
+            run_session_turn.apply_async(
+                args=[str(session_id), str(turn_id), prompt], queue="agents", retry=False
+            )
         else:
-            _embedded_executor().submit(_run_in_thread, session_id, prompt)
+            _embedded_executor().submit(_run_in_thread, session_id, turn_id, prompt)
     except Exception as exc:
         logger.exception("could not queue a turn for session %s", session_id)
         from .models import Session
-        from .services import fail_session
+        from .services import abandon_turn
 
-        fail_session(
-            session=Session.objects.get(pk=session_id), reason=f"Could not queue the turn: {exc}"
+        abandon_turn(
+            session=Session.objects.get(pk=session_id),
+            actor="dispatch",
+            reason=f"Could not queue the turn: {exc}",
         )
 
 
@@ -43,11 +48,11 @@ def _embedded_executor() -> ThreadPoolExecutor:
     return _executor
 
 
-def _run_in_thread(session_id, prompt: str | None) -> None:
+def _run_in_thread(session_id, turn_id, prompt: str | None) -> None:
     from .runner import run_turn
 
     try:
-        run_turn(session_id, prompt)
+        run_turn(session_id, turn_id, prompt)
     except Exception:
         logger.exception("turn of session %s crashed", session_id)
     finally:

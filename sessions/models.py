@@ -48,6 +48,10 @@ class Session(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     # Written by the runner while a turn is live; the reconciler trusts nothing older.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The turn last queued, and when a worker claimed it: a redelivered task finds its turn
+    # already claimed and does not run it twice.
+    current_turn = models.UUIDField(null=True, blank=True)
+    turn_claimed_at = models.DateTimeField(null=True, blank=True)
     # The last seq handed out; messages and logs share this gap-free counter.
     last_seq = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -155,3 +159,27 @@ class HookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hook_event_name} {self.event_key}"
+
+
+class CleanupAction(models.TextChoices):
+    WORKSPACE_REMOVED = "workspace_removed", "Workspace removed"
+    SESSION_FAILED = "session_failed", "Session ended in error"
+
+
+class CleanupRecord(models.Model):
+    """What compensation or the reconciler undid or ended, and why: the operators' trail."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=100, help_text="Who acted: a user, runner, reconciler.")
+    action = models.CharField(max_length=40, choices=CleanupAction.choices)
+    # Not a foreign key: the record outlives the session (orphans have none at all).
+    session_id = models.UUIDField(null=True, blank=True, db_index=True)
+    organization_id = models.UUIDField(null=True, blank=True)
+    path = models.CharField(max_length=1000, blank=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.session_id or self.path}"

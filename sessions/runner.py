@@ -52,8 +52,11 @@ class TurnFailed(Exception):
     pass
 
 
-def run_turn(session_id, prompt: str | None) -> None:
+def run_turn(session_id, turn_id, prompt: str | None) -> None:
     """Prepare the workspace if still needed, then run one turn with `prompt`."""
+    if not services.claim_turn(session_id=session_id, turn_id=turn_id):
+        logger.info("turn %s of session %s is not ours to run", turn_id, session_id)
+        return
     session = Session.objects.get(pk=session_id)
     if session.status == SessionStatus.PREPARING:
         session = services.prepare_session_workspace(session=session)

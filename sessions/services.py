@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -13,7 +15,7 @@ from tenants.models import Organization, User
 
 from . import dispatch, hook_tokens, live, workspaces
 from .choices import ENDED_STATUSES, TRANSITIONS, Direction, SessionMode, SessionStatus
-from .models import CommandLog, Session, SessionMessage
+from .models import CleanupAction, CleanupRecord, CommandLog, Session, SessionMessage
 from .validators import validate_agent_metadata, validate_project
 
 logger = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ def create_session(
     )
     metadata = validate_agent_metadata(metadata or {})
     managed = mode == SessionMode.MANAGED
-    session_id = uuid.uuid4()
+    session_id, turn_id = uuid.uuid4(), uuid.uuid4() if managed else None
     with transaction.atomic():
         session = Session.objects.create(
             id=session_id,
@@ -58,12 +60,13 @@ def create_session(
             status=SessionStatus.PREPARING if managed else SessionStatus.PENDING,
             scripted_model=managed and settings.SCRIPTED_MODEL,
             hook_token_hash=hook_tokens.token_hash(hook_tokens.derive_token(session_id)),
+            current_turn=turn_id,
             **project,
         )
         if initial_prompt:
             record_message(session=session, direction=Direction.USER, content=initial_prompt)
         if managed:
-            transaction.on_commit(lambda: dispatch.queue_turn(session.pk, initial_prompt))
+            transaction.on_commit(lambda: dispatch.queue_turn(session.pk, turn_id, initial_prompt))
     logger.info("session created id=%s org=%s by=%s", session.pk, organization.slug, actor)
     return session
 
@@ -83,10 +86,12 @@ def send_message(*, session: Session, actor: User, content: str) -> SessionMessa
                 else f"The session already ended ({locked.status})."
             )
         fields = apply_status(locked, SessionStatus.RUNNING, "Follow-up message.")
-        locked.save(update_fields=[*fields, "updated_at"])
+        turn_id = locked.current_turn = uuid.uuid4()
+        locked.turn_claimed_at = None
+        locked.save(update_fields=[*fields, "current_turn", "turn_claimed_at", "updated_at"])
         on_commit_publish_status(locked)
         message = record_message(session=locked, direction=Direction.USER, content=content)
-        transaction.on_commit(lambda: dispatch.queue_turn(locked.pk, content))
+        transaction.on_commit(lambda: dispatch.queue_turn(locked.pk, turn_id, content))
     return message
 
 
@@ -104,15 +109,118 @@ def prepare_session_workspace(*, session: Session) -> Session:
             shallow=bool(session.metadata.get("shallow")),
         )
     except workspaces.WorkspaceError as exc:
-        return fail_session(session=session, reason=f"Workspace preparation failed: {exc}")
+        reason = f"Workspace preparation failed: {exc}"
+        # prepare_workspace removed whatever it had made; say so where operators look.
+        record_cleanup(
+            actor="runner",
+            action=CleanupAction.WORKSPACE_REMOVED,
+            session=session,
+            path=str(_workspace_of(session)),
+            reason=reason,
+        )
+        return fail_session(session=session, reason=reason)
     with transaction.atomic():
         locked = Session.objects.select_for_update().get(pk=session.pk)
         locked.project_path = str(path)
         locked.save(update_fields=["project_path", "updated_at"])
     if locked.status != SessionStatus.PREPARING:
         # Stopped while cloning: the workspace has no session to serve.
-        workspaces.remove_workspace(path)
+        remove_session_workspace(
+            session=locked, actor="runner", reason="The session ended while it was prepared."
+        )
     return locked
+
+
+def _workspace_of(session: Session):
+    return workspaces.workspace_path(organization_id=session.organization_id, session_id=session.pk)
+
+
+def remove_session_workspace(*, session: Session, actor: str, reason: str) -> bool:
+    """Remove a session's workspace (if any) and record it; True if something went."""
+    path = _workspace_of(session)
+    removed = workspaces.remove_workspace(path)
+    if removed:
+        record_cleanup(
+            actor=actor,
+            action=CleanupAction.WORKSPACE_REMOVED,
+            session=session,
+            path=str(path),
+            reason=reason,
+        )
+    return removed
+
+
+def record_cleanup(
+    *,
+    actor: str,
+    action: str,
+    reason: str,
+    session: Session | None = None,
+    path: str = "",
+    organization_id=None,
+) -> CleanupRecord:
+    """The trail of every compensation and reconciliation: a row and a structured log line."""
+    record = CleanupRecord.objects.create(
+        actor=actor,
+        action=action,
+        session_id=session.pk if session else None,
+        organization_id=session.organization_id if session else organization_id,
+        path=path,
+        reason=reason[:5000],
+    )
+    logger.warning(
+        "cleanup %s",
+        json.dumps(
+            {
+                "action": action,
+                "actor": actor,
+                "session": str(record.session_id or ""),
+                "path": path,
+                "reason": reason[:500],
+            }
+        ),
+    )
+    return record
+
+
+def claim_turn(*, session_id, turn_id) -> bool:
+    """Claim a queued turn for this worker; False if it must not run here.
+
+    A task may be delivered twice (late acknowledgement: a worker that died is redelivered
+    its task). The conditional update lets only one delivery run the turn. A redelivery that
+    finds its turn claimed but the heartbeat silent knows the first worker died mid-turn: it
+    ends the session in error instead of running the agent's tools a second time."""
+    now = timezone.now()
+    claimed = Session.objects.filter(
+        pk=session_id, current_turn=turn_id, turn_claimed_at__isnull=True
+    ).update(turn_claimed_at=now, heartbeat_at=now)
+    if claimed:
+        return True
+    session = Session.objects.get(pk=session_id)
+    if str(session.current_turn) != str(turn_id) or session.status in ENDED_STATUSES:
+        return False  # superseded by a later turn, or over
+    if session.heartbeat_at and session.heartbeat_at > now - _stuck_after():
+        return False  # the first delivery is alive and running it
+    abandon_turn(
+        session=session,
+        actor="runner",
+        reason=("The worker running this turn stopped mid-turn (it died or was killed)."),
+    )
+    return False
+
+
+def _stuck_after() -> timedelta:
+    return timedelta(seconds=settings.STUCK_SESSION_AFTER_SECONDS)
+
+
+def abandon_turn(*, session: Session, actor: str, reason: str) -> Session:
+    """End a session whose turn has no live worker, removing a half-prepared workspace."""
+    was_preparing = session.status == SessionStatus.PREPARING
+    session = fail_session(session=session, reason=reason)
+    record_cleanup(actor=actor, action=CleanupAction.SESSION_FAILED, session=session, reason=reason)
+    if was_preparing:
+        remove_session_workspace(session=session, actor=actor, reason=reason)
+    return session
 
 
 def fail_session(*, session: Session, reason: str) -> Session:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from .models import Organization, User
+from .models import IdempotencyKey, Organization, User
 
 
 @admin.register(Organization)
@@ -29,3 +29,18 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         ("Organization", {"fields": ["organization", "role"]}),
     ]
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    list_display = ["key", "endpoint", "user", "response_status", "created_at", "expires_at"]
+    list_filter = ["response_status"]
+    search_fields = ["key", "endpoint", "user__username"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -61,3 +61,29 @@ class TenantQuerySet(models.QuerySet):
 
     def for_org(self, organization) -> TenantQuerySet:
         return self.filter(organization=organization)
+
+
+class IdempotencyKey(models.Model):
+    """A creating request's first successful answer, kept so a retry gets it back.
+
+    Scoped to organization, user and endpoint (path); see tenants/idempotency.py."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    user = models.ForeignKey("User", on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=300)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of the request.")
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "endpoint", "key"], name="idempotency_key_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from tenants.api.permissions import CanControlOrReadOnly, CanControlSessions
+from tenants.idempotency import idempotent
 
 from .. import hook_config, hook_tokens, selectors, services
 from ..models import CommandLog, SessionMessage
@@ -23,6 +24,12 @@ from .serializers import (
     StopSerializer,
 )
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Makes a retry safe: the first successful answer is replayed (24 h).",
+)
 CURSOR_PARAMETERS = [
     OpenApiParameter("after", int, description="Only events with a greater seq."),
     OpenApiParameter("limit", int, description="Page size, 1 to 500 (default 100)."),
@@ -67,7 +74,8 @@ class SessionViewSet(
             organization=self.request.user.organization, actor=self.request.user, **data
         )
 
-    @extend_schema(responses={201: SessionCreatedSerializer})
+    @extend_schema(responses={201: SessionCreatedSerializer}, parameters=[IDEMPOTENCY_KEY])
+    @idempotent
     def create(self, request, *args, **kwargs):
         if request.user.organization_id is None:
             return Response(
@@ -92,8 +100,11 @@ class SessionViewSet(
         )
         return Response(SessionSerializer(session).data)
 
-    @extend_schema(request=StopSerializer, responses={200: SessionSerializer})
+    @extend_schema(
+        request=StopSerializer, responses={200: SessionSerializer}, parameters=[IDEMPOTENCY_KEY]
+    )
     @action(detail=True, methods=["post"])
+    @idempotent
     def stop(self, request, pk=None):
         session = self.get_object()
         data = StopSerializer(data=request.data)
@@ -112,8 +123,10 @@ class SessionViewSet(
         methods=["POST"],
         request=FollowUpSerializer,
         responses={202: SessionMessageSerializer},
+        parameters=[IDEMPOTENCY_KEY],
     )
     @action(detail=True, methods=["get", "post"])
+    @idempotent
     def messages(self, request, pk=None):
         if request.method == "GET":
             return self._events(SessionMessage, SessionMessageSerializer)

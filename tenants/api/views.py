@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors, services
+from ..idempotency import idempotent
 from .permissions import IsSuperuser
 from .serializers import (
     OrganizationSerializer,
@@ -59,6 +60,10 @@ class OrganizationViewSet(
             return [IsSuperuser()]
         return super().get_permissions()
 
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer):
         serializer.instance = services.create_organization(
             actor=self.request.user, **serializer.validated_data
@@ -66,6 +71,7 @@ class OrganizationViewSet(
 
     @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
     @action(detail=True, methods=["post"])
+    @idempotent
     def users(self, request, slug=None):
         organization = self.get_object()
         data = UserCreateSerializer(data=request.data)
