@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP now; the WebSocket live view plugs in here."""
+"""ASGI entry point: HTTP (API, admin, SSE streams) and the WebSocket live view."""
 
 from __future__ import annotations
 
@@ -7,8 +7,34 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orchestrator.settings")
+# Set Django up before anything imports models (the consumers do).
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from sessions import asgi_hooks  # noqa: E402
+from sessions.consumers import QueryTokenAuthMiddleware, SessionLiveConsumer  # noqa: E402
+
+websocket_urlpatterns = [
+    path("ws/sessions/<uuid:session_id>/", SessionLiveConsumer.as_asgi()),
+]
+
+
+async def http_app(scope, receive, send) -> None:
+    """Hook posts take the lean path; everything else is Django."""
+    app = asgi_hooks.hook_app if asgi_hooks.handles(scope) else django_asgi_app
+    await app(scope, receive, send)
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_app,
+        # Origin check first: a cookie-authenticated socket must not open from another site.
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(QueryTokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        ),
+    }
+)

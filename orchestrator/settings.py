@@ -72,6 +72,9 @@ WORKSPACE_GIT_TIMEOUT = env.int("WORKSPACE_GIT_TIMEOUT", default=600)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(HOOK_MAX_BODY_BYTES + 1024, 2_621_440)
 
+# Seconds of silence after which SSE streams send a keep-alive comment.
+LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=15.0)
+
 # Idempotency keys (see tenants/idempotency.py) and the reconciler (sessions/reconcile.py).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
@@ -132,7 +135,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for the lock instead of failing at once; WAL lets readers run meanwhile.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # Take the write lock when a transaction begins: a deferred transaction that
+            # upgrades later fails at once under concurrent writers instead of waiting.
+            "transaction_mode": "IMMEDIATE",
+        }
     )
     # Tests use a file too: an in-memory shared-cache database fails concurrent writers at
     # once ("table is locked") instead of waiting, and the agent runner writes from threads.
@@ -140,6 +149,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": str(Path(tempfile.gettempdir()) / f"orchestrator-test-{os.getpid()}.sqlite3")
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI each request may run on a new thread, so persistent connections pile up
+    # rather than being reused; a pool hands out a few open connections instead.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "pool",
+        {
+            "min_size": env.int("DB_POOL_MIN", default=2),
+            "max_size": env.int("DB_POOL_MAX", default=10),
+        },
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tenants.User"

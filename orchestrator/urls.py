@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from sessions.api.hooks import HookView, ToolCompleteView
+from sessions.api.stream import SessionEventsView, session_stream
 from sessions.api.views import SessionViewSet
 from tenants.api.views import ObtainTokenView, OrganizationViewSet
 
@@ -20,6 +21,13 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/hooks/", HookView.as_view(), name="api-hooks"),
     path("api/hooks/tool-complete", ToolCompleteView.as_view(), name="api-hooks-tool-complete"),
+    # Live transports, before the router: same prefix as the session routes.
+    path("api/sessions/<uuid:session_id>/stream", session_stream, name="session-stream"),
+    path(
+        "api/sessions/<uuid:session_id>/events/",
+        SessionEventsView.as_view(),
+        name="session-events",
+    ),
     path("api/", include(router.urls)),
 ]
 

@@ -1,0 +1,176 @@
+"""`python -m bench`: set up, run every benchmark, print the tables (and write JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import backends, hooks, machine, report, setup_data, start
+from bench.machine import Machine, this_machine
+from bench.server import Server, ServerKind, available, base_environment, parse_kind
+
+
+@dataclass
+class Results:
+    machine: Machine
+    backends: backends.Backends
+    settings: dict[str, object]
+    throughput: list[hooks.ThroughputRow] = field(default_factory=list)
+    integrity: list[hooks.Integrity] = field(default_factory=list)
+    decisions: list[hooks.DecisionRow] = field(default_factory=list)
+    start: start.StartSummary | None = None
+    start_server: str = ""
+    repo_build_seconds: float = 0.0
+    background_load: float = 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    kinds = [kind for kind in map(parse_kind, args.servers.split(",")) if _usable(kind)]
+    chosen = backends.choose(
+        sqlite=args.sqlite,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        use_redis=not args.no_redis,
+    )
+    with tempfile.TemporaryDirectory(prefix="orchestrator-bench-") as tmp:
+        results = run(args, kinds, chosen, Path(tmp))
+    print(render(results))
+    if args.json:
+        report.write_json(args.json, vars(results))
+        progress(f"JSON written to {args.json}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sqlite", action="store_true", help="use SQLite even if PostgreSQL runs")
+    parser.add_argument("--database-url", default=backends.DEFAULT_DATABASE_URL)
+    parser.add_argument("--redis-url", default=backends.DEFAULT_REDIS_URL)
+    parser.add_argument("--no-redis", action="store_true", help="in-memory channel layer")
+    parser.add_argument(
+        "--servers",
+        default="daphne,uvicorn",
+        help="comma-separated: daphne, uvicorn, uvicorn:N (N worker processes)",
+    )
+    parser.add_argument("--seconds", type=float, default=5.0, help="per throughput level")
+    parser.add_argument("--senders", default="1,8,32", help="comma-separated sender counts")
+    parser.add_argument("--decision-seconds", type=float, default=3.0)
+    parser.add_argument("--start-runs", type=int, default=3, help="0 skips the start benchmark")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    return parser
+
+
+def _usable(kind: ServerKind) -> bool:
+    if available(kind):
+        return True
+    progress(f"{kind.label} is not installed: skipped")
+    return False
+
+
+def run(args: argparse.Namespace, kinds: list[ServerKind], chosen, tmp: Path) -> Results:
+    projects = tmp / "projects"
+    projects.mkdir()
+    env = _server_environment(chosen, data_dir=tmp / "data", projects=projects)
+    results = Results(
+        machine=this_machine(),
+        backends=chosen,
+        settings={"DEBUG": env["DEBUG"], "seconds_per_level": args.seconds},
+    )
+    progress(f"database: {chosen.database}; channel layer: {chosen.channel_layer}")
+    results.background_load = machine.background_load(2.0)
+    progress("migrating ...")
+    setup_data.migrate(env)
+    token = setup_data.create_api_token(env)
+    repo = None
+    if args.start_runs:
+        progress(f"building a {setup_data.REPO_FILES}-file git repository ...")
+        began = time.perf_counter()
+        repo = setup_data.build_repository(projects)
+        results.repo_build_seconds = time.perf_counter() - began
+    senders = tuple(int(count) for count in args.senders.split(","))
+    for index, kind in enumerate(kinds):
+        with Server(kind, env, tmp / f"{kind.name}-{kind.workers}.log") as server:
+            _run_hooks(server, token, senders, args, results)
+            if index == 0 and repo is not None:
+                progress(f"{kind.label}: session start x{args.start_runs} ...")
+                api = hooks.api_for(server, token)
+                results.start = start.measure_start(api, repo, runs=args.start_runs)
+                results.start_server = kind.label
+                api.close()
+    return results
+
+
+def _run_hooks(
+    server: Server, token: str, senders: tuple[int, ...], args, results: Results
+) -> None:
+    api = hooks.api_for(server, token)
+    progress(f"{server.kind.label}: hook throughput at {senders} senders ...")
+    rows, integrity = hooks.measure_throughput(server, api, seconds=args.seconds, senders=senders)
+    results.throughput += rows
+    results.integrity.append(integrity)
+    progress(f"{server.kind.label}: PreToolUse decisions ...")
+    results.decisions.append(hooks.measure_decisions(server, api, seconds=args.decision_seconds))
+    api.close()
+
+
+def _server_environment(chosen: backends.Backends, *, data_dir: Path, projects: Path) -> dict:
+    env = base_environment(
+        {
+            "DEBUG": os.environ.get("DEBUG", "1"),
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "DATA_DIR": str(data_dir),
+            "AGENT_DISPATCH": "thread",
+            "SCRIPTED_MODEL": "1",
+            "LOCAL_PROJECT_ROOTS": str(projects),
+        }
+    )
+    for key in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(key, None)  # only what `chosen` says, never a URL from the caller's shell
+    env.update(chosen.environment())
+    return env
+
+
+def render(results: Results) -> str:
+    lines = [
+        "claude-orchestrator benchmarks",
+        f"machine        {results.machine.describe()}",
+        f"database       {results.backends.database}",
+        f"channel layer  {results.backends.channel_layer}",
+        f"settings       DEBUG={results.settings['DEBUG']}, AGENT_DISPATCH=thread, scripted model",
+        f"note           {results.machine.cores} cores shared by the server, the load "
+        "generator (this process) and the database/Redis; CPU columns are cores busy "
+        "(1.00 = one core)",
+        f"background     {results.background_load:.2f} cores busy with other work before "
+        "the run (should be ~0; if not, the numbers below are depressed)",
+        "",
+        "1. Hook ingestion: PostToolUse over HTTP to POST /api/hooks/, ONE shared attached "
+        f"session, {results.settings['seconds_per_level']:g} s per row, keep-alive "
+        "connection per sender",
+        report.throughput_table(results.throughput),
+        *(f"  check: {check.describe()}" for check in results.integrity),
+        "",
+        "2. PreToolUse decision latency: sequential posts, one connection",
+        report.decision_table(results.decisions),
+    ]
+    if results.start is not None:
+        lines += [
+            "",
+            f"3. Session start: managed local session on a {setup_data.REPO_FILES}-file git "
+            f"repository (built in {results.repo_build_seconds:.1f} s), scenario bash_write, "
+            f"server {results.start_server}; times in ms",
+            report.start_table(results.start),
+            "  prepare = started_at - created_at (workspace clone); agent->1st tool = first "
+            "CommandLog created_at - started_at (CLI start, model, Bash run)",
+        ]
+    return "\n".join(lines)
+
+
+def progress(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
