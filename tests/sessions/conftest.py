@@ -3,12 +3,38 @@ that keep every file under the test's tmp folder, and a way to wait for the agen
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from sessions import services
+from sessions.choices import SessionMode
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "claude-code-2.1.331"
+
+
+def captured() -> dict[str, dict]:
+    """Hook payloads captured from the pinned Claude Code CLI (2.1.331), by event name."""
+    lines = (FIXTURES / "hooks_pre_post_stop.jsonl").read_text().splitlines()
+    payloads = [json.loads(line) for line in lines if line.strip()]
+    return {p["hook_event_name"]: p for p in payloads}
+
+
+@pytest.fixture
+def attached(member):
+    """An attached session of the member's organization."""
+    return services.create_session(
+        organization=member.organization,
+        actor=member,
+        name="attached",
+        project_type="github",
+        github_repo="acme/widgets",
+        mode=SessionMode.ATTACHED,
+    )
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -11,21 +11,9 @@ from sessions import services
 from sessions.choices import SessionMode
 from sessions.hook_tokens import derive_token
 from sessions.models import CommandLog, HookEvent
-from tests.sessions.test_ingest import captured
+from tests.sessions.conftest import captured
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def attached(member):
-    return services.create_session(
-        organization=member.organization,
-        actor=member,
-        name="attached",
-        project_type="github",
-        github_repo="acme/widgets",
-        mode=SessionMode.ATTACHED,
-    )
 
 
 def post(token: str | None, body, path: str = "/api/hooks/", **headers):

@@ -9,25 +9,11 @@ import httpx
 import pytest
 
 from orchestrator.asgi import application
-from sessions import services
-from sessions.choices import SessionMode
 from sessions.hook_tokens import derive_token
 from sessions.models import CommandLog
-from tests.sessions.test_ingest import captured
+from tests.sessions.conftest import captured
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def attached(member):
-    return services.create_session(
-        organization=member.organization,
-        actor=member,
-        name="attached",
-        project_type="github",
-        github_repo="acme/widgets",
-        mode=SessionMode.ATTACHED,
-    )
 
 
 def both(path: str, body: bytes, headers: dict) -> tuple[httpx.Response, httpx.Response]:

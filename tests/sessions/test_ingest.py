@@ -3,42 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from pathlib import Path
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from sessions import live, policies, services
-from sessions.choices import SessionMode, SessionStatus
+from sessions.choices import SessionStatus
 from sessions.ingest import IngestError, ingest
 from sessions.models import CommandLog, HookEvent, SessionMessage
-
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "claude-code-2.1.331"
-
-
-def captured() -> dict[str, dict]:
-    lines = (FIXTURES / "hooks_pre_post_stop.jsonl").read_text().splitlines()
-    payloads = [json.loads(line) for line in lines if line.strip()]
-    return {p["hook_event_name"]: p for p in payloads}
+from tests.sessions.conftest import captured
 
 
 @pytest.fixture
 def hooks() -> dict[str, dict]:
     return captured()
-
-
-@pytest.fixture
-def attached(member):
-    return services.create_session(
-        organization=member.organization,
-        actor=member,
-        name="attached",
-        project_type="github",
-        github_repo="acme/widgets",
-        mode=SessionMode.ATTACHED,
-    )
 
 
 pytestmark = pytest.mark.django_db
