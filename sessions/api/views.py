@@ -68,10 +68,10 @@ class SessionViewSet(
         return selectors.get_session_for(self.request.user, self.kwargs["pk"])
 
     def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        data.pop("organization", None)
         serializer.instance = services.create_session(
-            organization=self.request.user.organization, actor=self.request.user, **data
+            organization=self.request.user.organization,
+            actor=self.request.user,
+            **serializer.validated_data,
         )
 
     @extend_schema(responses={201: SessionCreatedSerializer}, parameters=[IDEMPOTENCY_KEY])
