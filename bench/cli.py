@@ -11,9 +11,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import backends, hooks, machine, report, setup_data, start
+from bench import backends, dashboards, hooks, machine, report, setup_data, start
 from bench.machine import Machine, this_machine
 from bench.server import Server, ServerKind, available, base_environment, parse_kind
+
+SECTIONS = ("hooks", "start", "dashboards")
 
 
 @dataclass
@@ -28,10 +30,14 @@ class Results:
     start_server: str = ""
     repo_build_seconds: float = 0.0
     background_load: float = 0.0
+    dashboards: dashboards.DashboardResults | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.sections = {name.strip() for name in args.only.split(",") if name.strip()}
+    if not args.sections <= set(SECTIONS):
+        _parser().error(f"--only takes {', '.join(SECTIONS)}")
     kinds = [kind for kind in map(parse_kind, args.servers.split(",")) if _usable(kind)]
     chosen = backends.choose(
         sqlite=args.sqlite,
@@ -64,6 +70,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--decision-seconds", type=float, default=3.0)
     parser.add_argument("--start-runs", type=int, default=3, help="0 skips the start benchmark")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run: {', '.join(SECTIONS)} (default: all)",
+    )
+    parser.add_argument("--dashboards", default="10,50,100", help="dashboard counts (N)")
+    parser.add_argument(
+        "--dashboard-transports",
+        default=",".join(dashboards.TRANSPORTS),
+        help=f"comma-separated: {', '.join(dashboards.KNOWN_TRANSPORTS)}",
+    )
+    parser.add_argument("--dashboard-rate", type=float, default=5.0, help="hook events/s")
+    parser.add_argument("--dashboard-idle-seconds", type=float, default=9.0)
+    parser.add_argument("--dashboard-event-seconds", type=float, default=5.0)
     return parser
 
 
@@ -89,22 +109,40 @@ def run(args: argparse.Namespace, kinds: list[ServerKind], chosen, tmp: Path) ->
     setup_data.migrate(env)
     token = setup_data.create_api_token(env)
     repo = None
-    if args.start_runs:
+    if args.start_runs and "start" in args.sections:
         progress(f"building a {setup_data.REPO_FILES}-file git repository ...")
         began = time.perf_counter()
         repo = setup_data.build_repository(projects)
         results.repo_build_seconds = time.perf_counter() - began
     senders = tuple(int(count) for count in args.senders.split(","))
     for index, kind in enumerate(kinds):
+        if not args.sections & {"hooks", "start"}:
+            break
         with Server(kind, env, tmp / f"{kind.name}-{kind.workers}.log") as server:
-            _run_hooks(server, token, senders, args, results)
+            if "hooks" in args.sections:
+                _run_hooks(server, token, senders, args, results)
             if index == 0 and repo is not None:
                 progress(f"{kind.label}: session start x{args.start_runs} ...")
                 api = hooks.api_for(server, token)
                 results.start = start.measure_start(api, repo, runs=args.start_runs)
                 results.start_server = kind.label
                 api.close()
+    if "dashboards" in args.sections and kinds:
+        with Server(kinds[0], env, tmp / "dashboards.log") as server:
+            results.dashboards = dashboards.measure(
+                server, token, chosen.database_url, _dashboard_plan(args)
+            )
     return results
+
+
+def _dashboard_plan(args: argparse.Namespace) -> dashboards.Plan:
+    return dashboards.Plan(
+        transports=tuple(name.strip() for name in args.dashboard_transports.split(",")),
+        counts=tuple(int(count) for count in args.dashboards.split(",")),
+        rate=args.dashboard_rate,
+        idle_seconds=args.dashboard_idle_seconds,
+        event_seconds=args.dashboard_event_seconds,
+    )
 
 
 def _run_hooks(
@@ -149,16 +187,19 @@ def render(results: Results) -> str:
         "(1.00 = one core)",
         f"background     {results.background_load:.2f} cores busy with other work before "
         "the run (should be ~0; if not, the numbers below are depressed)",
-        "",
-        "1. Hook ingestion: PostToolUse over HTTP to POST /api/hooks/, ONE shared attached "
-        f"session, {results.settings['seconds_per_level']:g} s per row, keep-alive "
-        "connection per sender",
-        report.throughput_table(results.throughput),
-        *(f"  check: {check.describe()}" for check in results.integrity),
-        "",
-        "2. PreToolUse decision latency: sequential posts, one connection",
-        report.decision_table(results.decisions),
     ]
+    if results.throughput:
+        lines += [
+            "",
+            "1. Hook ingestion: PostToolUse over HTTP to POST /api/hooks/, ONE shared attached "
+            f"session, {results.settings['seconds_per_level']:g} s per row, keep-alive "
+            "connection per sender",
+            report.throughput_table(results.throughput),
+            *(f"  check: {check.describe()}" for check in results.integrity),
+            "",
+            "2. PreToolUse decision latency: sequential posts, one connection",
+            report.decision_table(results.decisions),
+        ]
     if results.start is not None:
         lines += [
             "",
@@ -169,6 +210,8 @@ def render(results: Results) -> str:
             "  prepare = started_at - created_at (workspace clone); agent->1st tool = first "
             "CommandLog created_at - started_at (CLI start, model, Bash run)",
         ]
+    if results.dashboards is not None:
+        lines += ["", *dashboards.describe(results.dashboards)]
     return "\n".join(lines)
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -29,7 +31,18 @@ urlpatterns = [
         name="session-events",
     ),
     path("api/", include(router.urls)),
+    # The web dashboard (templates: orchestrator/templates/registration/ for log in).
+    path(
+        "login/",
+        auth_views.LoginView.as_view(next_page="/", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("", include("sessions.urls")),
 ]
+# The dashboard's CSS and JS under DEBUG (daphne serves no static files); production serves
+# the collected files (collectstatic) from the proxy. Empty when DEBUG is off.
+urlpatterns += staticfiles_urlpatterns()
 
 admin.site.site_header = "claude-orchestrator operations"
 admin.site.site_title = "claude-orchestrator"

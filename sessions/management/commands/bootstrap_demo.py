@@ -41,6 +41,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nDemo login: {DEMO_USERNAME} / {password}\n"
+                f"  dashboard      {url}/\n"
                 f"  admin console  {url}/admin/\n"
                 f"  API            {url}/api/\n"
                 f"  API docs       {url}/api/docs/\n"

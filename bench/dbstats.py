@@ -1,0 +1,155 @@
+"""Database work measured on the database side: PostgreSQL's `pg_stat_database` counters for
+the benchmark database, read from a connection to another database (so that reading costs
+the measured database nothing).
+
+The counters lag: a backend publishes its counts when it goes idle, but at most once a
+second; counts left over wait for a 10 s idle timer (PGSTAT_MIN_INTERVAL and
+PGSTAT_IDLE_INTERVAL in PostgreSQL 15+). `settle()` makes a reading complete without waiting
+10 s: after 1.1 s it sends one cheap request per server connection (the pool hands them out
+first in, first out), so each backend runs one more transaction with its last publication
+over a second ago and publishes everything at once. The nudges cost a known number of
+transactions (calibrated), which `Counters.minus_nudges` takes off.
+
+pg_stat_statements would count statements too, but it needs shared_preload_libraries and
+a server restart; transactions are what is measured (Django runs in autocommit, so each
+query outside an atomic block is one transaction; one hook ingestion is one transaction
+plus its token lookup).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+SETTLE_SECONDS = 1.1
+READ = """
+SELECT xact_commit + xact_rollback, tup_returned, tup_fetched
+FROM pg_stat_database WHERE datname = %s
+"""
+BACKENDS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = %s AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+"""
+
+
+@dataclass(frozen=True)
+class Counters:
+    transactions: float = 0.0
+    rows_returned: float = 0.0  # tup_returned: rows read by scans (index entries included)
+    rows_fetched: float = 0.0  # tup_fetched: table rows fetched by index scans
+    nudges: int = 0  # requests settle() sent just before this reading
+
+    def __sub__(self, other: Counters) -> Counters:
+        return Counters(
+            self.transactions - other.transactions,
+            self.rows_returned - other.rows_returned,
+            self.rows_fetched - other.rows_fetched,
+            self.nudges,
+        )
+
+    def minus_nudges(self, per_nudge: Counters) -> Counters:
+        """This delta without the closing settle()'s own requests."""
+        return Counters(
+            self.transactions - self.nudges * per_nudge.transactions,
+            self.rows_returned - self.nudges * per_nudge.rows_returned,
+            self.rows_fetched - self.nudges * per_nudge.rows_fetched,
+        )
+
+
+class DatabaseStats:
+    """`async with DatabaseStats(url, nudge_url) as stats:`; `stats.enabled` is False on
+    SQLite or when the statistics cannot be read (every reading is then zero)."""
+
+    def __init__(self, database_url: str, base_url: str, nudge_path: str) -> None:
+        self.database_url = database_url
+        self.database = urlsplit(database_url).path.lstrip("/") if database_url else ""
+        self.base_url = base_url
+        self.nudge_path = nudge_path
+        self.conn = None
+        self.client: httpx.AsyncClient | None = None
+        self.per_nudge = Counters(1.0, 0.0, 0.0)
+        self.problem = "" if database_url else "SQLite: not measured"
+
+    @property
+    def enabled(self) -> bool:
+        return self.conn is not None
+
+    async def __aenter__(self) -> DatabaseStats:
+        if self.database_url:
+            await self._open()
+        self.client = httpx.AsyncClient(base_url=self.base_url, timeout=30)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+        if self.conn is not None:
+            await self.conn.close()
+
+    async def _open(self) -> None:
+        import psycopg
+
+        parts = urlsplit(self.database_url)
+        try:
+            self.conn = await psycopg.AsyncConnection.connect(
+                urlunsplit(parts._replace(path="/postgres")), autocommit=True, connect_timeout=5
+            )
+        except Exception as exc:  # no maintenance database, no rights: not measured
+            self.conn = None
+            self.problem = f"pg_stat_database unavailable ({exc})".splitlines()[0]
+
+    async def read(self, nudges: int = 0) -> Counters:
+        if self.conn is None:
+            return Counters()
+        cursor = await self.conn.execute(READ, (self.database,))
+        transactions, returned, fetched = await cursor.fetchone()
+        return Counters(float(transactions), float(returned), float(fetched), nudges)
+
+    async def settle(self) -> Counters:
+        """A complete reading of everything done before the call (see the module doc)."""
+        if self.conn is None:
+            return Counters()
+        await asyncio.sleep(SETTLE_SECONDS)
+        cursor = await self.conn.execute(BACKENDS, (self.database,))
+        (backends,) = await cursor.fetchone()
+        for _ in range(backends):
+            await self._nudge()
+        return await self.read(nudges=backends)
+
+    async def calibrate(self) -> None:
+        """What one nudge costs, from two settles in a row with nothing else running."""
+        if self.conn is None:
+            return
+        first = await self.settle()
+        delta = await self.settle() - first
+        if delta.nudges:
+            self.per_nudge = Counters(
+                delta.transactions / delta.nudges,
+                delta.rows_returned / delta.nudges,
+                delta.rows_fetched / delta.nudges,
+            )
+
+    async def _nudge(self) -> None:
+        """One request that costs the server one token lookup: an unknown API token."""
+        assert self.client is not None
+        await self.client.get(self.nudge_path, headers={"Authorization": "Token nudge"})
+
+
+def release_own_connections() -> None:
+    """The benchmark process made its API token through Django, whose connection pool then
+    keeps idle connections to the measured database: close them, so that every backend of
+    that database belongs to the server under test."""
+    try:
+        from django.conf import settings
+        from django.db import connections
+    except ImportError:
+        return
+    if not settings.configured:
+        return
+    connection = connections["default"]
+    close_pool = getattr(connection, "close_pool", None)
+    if close_pool is not None and connection.settings_dict.get("OPTIONS", {}).get("pool"):
+        close_pool()
