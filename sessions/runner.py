@@ -129,14 +129,24 @@ def _result_payload(result: ResultMessage) -> dict:
 
 
 async def _watch(session_id, client: ClaudeSDKClient) -> None:
-    """Heartbeat, and interrupt the turn once the session is stopped."""
+    """Heartbeat, and interrupt the turn once the session is stopped. The interrupt repeats
+    each beat until the turn ends (this task is cancelled then): Claude Code drops one that
+    arrives between a tool result and its next model request. Meanwhile ingestion denies
+    every tool call of a stopped session, so nothing more runs."""
     beat = sync_to_async(services.record_heartbeat)
     while True:
-        status = await beat(session_id=session_id)
+        try:
+            status = await beat(session_id=session_id)
+        except Exception:
+            # A missed beat is not a reason to stop watching (nor to stop the turn).
+            logger.exception("heartbeat of session %s failed", session_id)
+            status = None
         if status == SessionStatus.STOPPED:
             logger.info("session %s stopped: interrupting the turn", session_id)
-            await client.interrupt()
-            return
+            try:
+                await client.interrupt()
+            except Exception:
+                logger.exception("interrupting session %s failed", session_id)
         await asyncio.sleep(settings.AGENT_HEARTBEAT_SECONDS)
 
 

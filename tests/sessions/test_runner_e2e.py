@@ -113,7 +113,9 @@ def test_stop_interrupts_a_running_turn(api, member, git_repo, agent_settings):
     wait_for(lambda: Session.objects.get(pk=session_id).last_result.get("subtype"), timeout=15)
     session = Session.objects.get(pk=session_id)
     assert session.status == SessionStatus.STOPPED
-    assert session.last_result["is_error"] is True
+    # Interrupted, whether in a tool (aborted_tools) or while the model streamed.
+    assert session.last_result["terminal_reason"] != "completed", session.last_result
+    assert CommandLog.objects.filter(session=session).count() < 3  # the scenario has three
 
 
 def test_max_duration_ends_the_turn_in_error(api, member, git_repo, agent_settings):
