@@ -233,3 +233,72 @@ class TestReconciler:
         assert orphan.exists() and "would remove" in capsys.readouterr().out
         call_command("reconcile")
         assert not orphan.exists()
+
+
+def completed_session(member) -> Session:
+    """A managed session whose first turn is done (as the runner would leave it)."""
+    session = services.create_session(
+        organization=member.organization,
+        actor=member,
+        name="done",
+        project_type="github",
+        github_repo="acme/widgets",
+    )
+    Session.objects.filter(pk=session.pk).update(status=SessionStatus.COMPLETED)
+    return Session.objects.get(pk=session.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_write_of_a_follow_up_leaves_the_session_as_it_was(
+    api, member, agent_settings, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr("sessions.dispatch.queue_turn", lambda *args: queued.append(args))
+    session = completed_session(member)
+    queued.clear()  # the first turn's
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(SessionMessage.objects, "create", broken)
+    response = api(member).post(
+        f"/api/sessions/{session.pk}/messages/", {"content": "more"}, format="json"
+    )
+    assert response.status_code == 503
+    session.refresh_from_db()
+    assert (session.status, session.last_seq) == (SessionStatus.COMPLETED, 0)
+    assert queued == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_follow_up_that_cannot_be_queued_ends_in_error(api, member, agent_settings, monkeypatch):
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("broker unreachable")
+
+    agent_settings.AGENT_DISPATCH = "celery"
+    monkeypatch.setattr("sessions.tasks.run_session_turn.apply_async", broker_down)
+    session = completed_session(member)
+    response = api(member).post(
+        f"/api/sessions/{session.pk}/messages/", {"content": "more"}, format="json"
+    )
+    assert response.status_code == 202
+    session.refresh_from_db()
+    assert session.status == SessionStatus.ERROR
+    assert "Could not queue the turn" in session.status_reason
+    assert CleanupRecord.objects.filter(session_id=session.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_write_of_a_stop_leaves_the_session_running(api, member, monkeypatch):
+    monkeypatch.setattr("sessions.dispatch.queue_turn", lambda *args: None)
+    session = completed_session(member)
+    Session.objects.filter(pk=session.pk).update(status=SessionStatus.RUNNING)
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(Session, "save", broken)
+    response = api(member).post(f"/api/sessions/{session.pk}/stop/")
+    assert response.status_code == 503
+    session.refresh_from_db()
+    assert session.status == SessionStatus.RUNNING and session.ended_at is None
