@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from pathlib import Path
 
-from . import services
+from django.contrib import admin, messages
+from django.template.defaultfilters import filesizeformat
+
+from . import services, workspaces
 from .models import CleanupRecord, CommandLog, HookEvent, Session, SessionMessage
 
 
@@ -63,7 +66,11 @@ class SessionAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         hidden = set(self.exclude)
         names = [f.name for f in Session._meta.fields if f.name not in hidden]
-        return ["model_backend", *(n for n in names if n not in self.editable_fields)]
+        return [
+            "model_backend",
+            "workspace_size",
+            *(n for n in names if n not in self.editable_fields),
+        ]
 
     def has_add_permission(self, request) -> bool:
         # Sessions start through the API or the dashboard, which prepare and run them.
@@ -76,6 +83,12 @@ class SessionAdmin(admin.ModelAdmin):
 
     inlines = [SessionMessageInline, CommandLogInline]
     actions = ["stop_sessions"]
+
+    @admin.display(description="workspace on disk")
+    def workspace_size(self, session: Session) -> str:
+        if not session.project_path:
+            return "none"
+        return filesizeformat(workspaces.disk_usage(Path(session.project_path)))
 
     @admin.display(description="model")
     def model_backend(self, session: Session) -> str:

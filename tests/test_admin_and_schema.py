@@ -108,3 +108,10 @@ EMPTY_INLINES = {
         ("MAX_NUM_FORMS", "1000"),
     )
 }
+
+
+def test_session_page_shows_the_workspace_size(console, populated, tmp_path):
+    (tmp_path / "big.bin").write_bytes(b"x" * 3 * 1024 * 1024)
+    Session.objects.filter(pk=populated.pk).update(project_path=str(tmp_path))
+    page = console.get(reverse("admin:agent_sessions_session_change", args=[populated.pk]))
+    assert "3.0\xa0MB" in page.content.decode()
