@@ -113,9 +113,10 @@ def test_stop_interrupts_a_running_turn(api, member, git_repo, agent_settings):
     wait_for(lambda: Session.objects.get(pk=session_id).last_result.get("subtype"), timeout=15)
     session = Session.objects.get(pk=session_id)
     assert session.status == SessionStatus.STOPPED
-    # Interrupted, whether in a tool (aborted_tools) or while the model streamed.
-    assert session.last_result["terminal_reason"] != "completed", session.last_result
-    assert CommandLog.objects.filter(session=session).count() < 3  # the scenario has three
+    # The scenario's three sleeps never all ran: the one running was interrupted, and any
+    # later one denied (a stopped session's tool calls are refused; with the scripted model
+    # the turn may even reach its final text before an interrupt lands).
+    assert CommandLog.objects.filter(session=session, is_error=False).count() < 3
 
 
 def test_max_duration_ends_the_turn_in_error(api, member, git_repo, agent_settings):
