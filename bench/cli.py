@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated: {', '.join(dashboards.KNOWN_TRANSPORTS)}",
     )
     parser.add_argument("--dashboard-rate", type=float, default=5.0, help="hook events/s")
-    parser.add_argument("--dashboard-idle-seconds", type=float, default=6.0)
+    parser.add_argument("--dashboard-idle-seconds", type=float, default=5.0)
     parser.add_argument("--dashboard-event-seconds", type=float, default=4.0)
     return parser
 

@@ -185,7 +185,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # No socket timeout: channels_redis waits on Redis in 5 s blocking pops, and
+            # redis-py 8's default 5 s read timeout races them, dropping live viewers.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
         }
     }
 else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 
 from channels.db import database_sync_to_async
@@ -36,6 +37,8 @@ DEFAULT_HEARTBEAT_SECONDS = 15.0
 # Tells EventSource how long to wait before it reconnects (with Last-Event-ID).
 RETRY_DIRECTIVE = b"retry: 3000\n\n"
 HEARTBEAT = b": keep-alive\n\n"
+
+logger = logging.getLogger(__name__)
 
 
 # --- Server-Sent Events -----------------------------------------------------------------
@@ -109,7 +112,14 @@ async def _sse(events: AsyncIterator[dict], heartbeat: float) -> AsyncIterator[b
             if not done:
                 yield HEARTBEAT
                 continue
-            event, pending = pending.result(), None
+            done_task, pending = pending, None
+            try:
+                event = done_task.result()
+            except Exception:
+                # End the response: the browser reconnects with Last-Event-ID and resumes
+                # exactly, where a stream left open but dead would stay silent for ever.
+                logger.exception("live stream failed; closing it so the client reconnects")
+                return
             if event is None:
                 return
             yield sse_frame(event)

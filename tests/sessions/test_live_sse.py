@@ -277,3 +277,17 @@ async def test_bad_last_event_id_is_a_400(session, member):
         f"/api/sessions/{session.pk}/stream", headers={"Last-Event-ID": "soon"}
     )
     assert response.status_code == 400
+
+
+def test_a_stream_whose_subscription_fails_ends_so_the_client_reconnects():
+    from sessions.api.stream import _sse
+
+    async def failing():
+        yield {"kind": "log", "seq": 1}
+        raise TimeoutError("Timeout reading from redis")
+
+    async def collect():
+        return [chunk async for chunk in _sse(failing(), heartbeat=5)]
+
+    chunks = asyncio.run(asyncio.wait_for(collect(), timeout=5))
+    assert chunks[-1].startswith(b"id: 1\n")  # the event, then a clean end: no hang
