@@ -6,6 +6,17 @@ from tenants.api.serializers import StrictModelSerializer, StrictSerializer
 
 from ..models import CommandLog, Session, SessionMessage
 
+WRITABLE_ON_CREATE = {
+    "name",
+    "mode",
+    "project_type",
+    "github_repo",
+    "git_ref",
+    "local_path",
+    "initial_prompt",
+    "metadata",
+}
+
 
 class SessionSerializer(StrictModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -48,25 +59,8 @@ class SessionSerializer(StrictModelSerializer):
             "ended_at",
             "last_seq",
         ]
-        read_only_fields = [
-            "id",
-            "project_path",
-            "status",
-            "status_reason",
-            "agent_session_id",
-            "scripted_model",
-            "num_turns",
-            "input_tokens",
-            "output_tokens",
-            "total_cost_usd",
-            "tool_call_count",
-            "last_activity_at",
-            "created_at",
-            "updated_at",
-            "started_at",
-            "ended_at",
-            "last_seq",
-        ]
+        # A client chooses only what a session is to work on; the rest is the runner's.
+        read_only_fields = [f for f in fields if f not in WRITABLE_ON_CREATE]
 
 
 class SessionUpdateSerializer(StrictSerializer):

@@ -22,7 +22,12 @@ from typing import Any
 import pytest
 
 CLIENT = Path(__file__).resolve().parents[2] / "sessions" / "hook_client.py"
-FIXTURE = Path("/work/shared/fixtures/claude-code-2.1.331/hooks_pre_post_stop.jsonl")
+FIXTURE = (
+    Path(__file__).resolve().parents[1]
+    / "fixtures"
+    / "claude-code-2.1.331"
+    / ("hooks_pre_post_stop.jsonl")
+)
 TOKEN = "hooktok-SECRET-3f9a1c"
 DENY = {
     "hookSpecificOutput": {
@@ -557,7 +562,8 @@ def test_help_does_not_wait_for_stdin():
 
 
 def _python38() -> str | None:
-    for candidate in ("python3.8", "/root/.pyenv/versions/3.8.18/bin/python3.8"):
+    pyenv = sorted((Path.home() / ".pyenv" / "versions").glob("3.8.*/bin/python3.8"))
+    for candidate in ("python3.8", *map(str, pyenv)):
         path = shutil.which(candidate)
         if path and subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0:
             return path

@@ -25,7 +25,7 @@ from sessions.scripted_model.server import (
     scenario_names,
 )
 
-CWD_SYSTEM = "# Environment\n - Primary working directory: /work/demo\n - Platform: linux"
+CWD_SYSTEM = "# Environment\n - Primary working directory: /home/dev/demo\n - Platform: linux"
 TOOLS = [{"name": "Bash", "description": "run", "input_schema": {"type": "object"}}]
 
 
@@ -148,7 +148,7 @@ def test_streaming_event_sequence_and_tool_input(server: ScriptedModelServer) ->
     assert text["text"].startswith(PREFIX)
     # Relative paths in the scenario are anchored at the cwd the CLI reports.
     assert tool["name"] == "Write"
-    assert tool["input"]["file_path"] == "/work/demo/result.txt"
+    assert tool["input"]["file_path"] == "/home/dev/demo/result.txt"
 
 
 def test_final_step_and_beyond_end_turn(server: ScriptedModelServer) -> None:
