@@ -9,6 +9,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from sessions import services as session_services
+from sessions.models import Session
 from tenants.choices import Role
 from tenants.models import Organization, User
 
@@ -103,3 +105,12 @@ def _required_services(request):
             if os.environ.get("REQUIRE_SERVICES") == "1":
                 pytest.fail(f"{service} is required here but not configured")
             pytest.skip(f"needs {service}")
+
+
+def new_session(user: User, **overrides) -> Session:
+    """A session of the user's organization, created through the service (a managed github
+    session on acme/widgets unless told otherwise)."""
+    fields = {"name": "session", "project_type": "github", "github_repo": "acme/widgets"}
+    return session_services.create_session(
+        organization=user.organization, actor=user, **{**fields, **overrides}
+    )

@@ -12,6 +12,7 @@ from drf_spectacular.validation import validate_schema
 from sessions import services
 from sessions.choices import Direction, SessionStatus
 from sessions.models import Session
+from tests.conftest import new_session
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +26,7 @@ def console(superuser) -> Client:
 
 @pytest.fixture
 def populated(member):
-    session = services.create_session(
-        organization=member.organization,
-        actor=member,
-        name="s",
-        project_type="github",
-        github_repo="acme/widgets",
-        initial_prompt="go",
-    )
+    session = new_session(member, name="s", initial_prompt="go")
     services.record_command(session=session, tool="Bash", input={"command": "ls"}, result="x")
     services.record_message(session=session, direction=Direction.ASSISTANT, content="done")
     return session
@@ -81,13 +75,7 @@ def test_docs_page_renders(api, member):
 
 
 def test_console_labels_scripted_sessions_and_edits_through_the_service(console, member):
-    session = services.create_session(
-        organization=member.organization,
-        actor=member,
-        name="s",
-        project_type="github",
-        github_repo="acme/widgets",
-    )
+    session = new_session(member, name="s")
     Session.objects.filter(pk=session.pk).update(scripted_model=True)
     changelist = console.get(reverse("admin:agent_sessions_session_changelist"))
     assert b"scripted demo model" in changelist.content

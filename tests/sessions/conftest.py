@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sessions import services
 from sessions.choices import SessionMode
+from tests.conftest import new_session
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "claude-code-2.1.331"
 
@@ -27,14 +27,7 @@ def captured() -> dict[str, dict]:
 @pytest.fixture
 def attached(member):
     """An attached session of the member's organization."""
-    return services.create_session(
-        organization=member.organization,
-        actor=member,
-        name="attached",
-        project_type="github",
-        github_repo="acme/widgets",
-        mode=SessionMode.ATTACHED,
-    )
+    return new_session(member, name="attached", mode=SessionMode.ATTACHED)
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -7,19 +7,13 @@ import pytest
 from sessions import services
 from sessions.choices import Direction, SessionStatus
 from sessions.models import CommandLog, Session
+from tests.conftest import new_session
 
 pytestmark = pytest.mark.django_db
 
 
 def github_session(user, **extra) -> Session:
-    return services.create_session(
-        organization=user.organization,
-        actor=user,
-        name=extra.pop("name", "fix the bug"),
-        project_type="github",
-        github_repo="acme/widgets",
-        **extra,
-    )
+    return new_session(user, **{"name": "fix the bug", **extra})
 
 
 def test_member_creates_github_session(api, member):

@@ -11,6 +11,7 @@ from sessions import services
 from sessions.choices import SessionMode
 from sessions.hook_tokens import derive_token
 from sessions.models import CommandLog, HookEvent
+from tests.conftest import new_session
 from tests.sessions.conftest import captured
 
 pytestmark = pytest.mark.django_db
@@ -95,14 +96,7 @@ def test_token_of_a_session_with_a_tampered_mac_is_401(attached):
 
 
 def test_token_of_another_session_is_refused(attached, member):
-    other = services.create_session(
-        organization=member.organization,
-        actor=member,
-        name="other",
-        project_type="github",
-        github_repo="acme/widgets",
-        mode=SessionMode.ATTACHED,
-    )
+    other = new_session(member, name="other", mode=SessionMode.ATTACHED)
     response = post(
         derive_token(other.pk), captured()["Stop"], f"/api/hooks/?session={attached.pk}"
     )

@@ -12,6 +12,7 @@ from sessions import live, policies, services
 from sessions.choices import SessionStatus
 from sessions.ingest import IngestError, ingest
 from sessions.models import CommandLog, HookEvent, SessionMessage
+from tests.conftest import new_session
 from tests.sessions.conftest import captured
 
 
@@ -56,13 +57,7 @@ def test_pre_tool_use_with_no_policy_defers_for_attached_sessions(attached, hook
 
 
 def test_pre_tool_use_allows_explicitly_for_managed_sessions(member, hooks):
-    session = services.create_session(
-        organization=member.organization,
-        actor=member,
-        name="m",
-        project_type="github",
-        github_repo="acme/widgets",
-    )
+    session = new_session(member, name="m")
     answer = ingest(session=session, payload=hooks["PreToolUse"]).response
     assert answer["hookSpecificOutput"]["permissionDecision"] == "allow"
 

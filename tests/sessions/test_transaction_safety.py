@@ -14,11 +14,12 @@ import pytest
 from django.db import DatabaseError
 from django.utils import timezone
 
-from sessions import reconcile, services
+from sessions import reconcile
 from sessions.choices import SessionStatus
 from sessions.models import CleanupRecord, CommandLog, Session, SessionMessage
 from sessions.runner import run_turn
 from sessions.workspaces import workspace_path
+from tests.conftest import new_session
 from tests.live_server import database_url
 from tests.sessions.conftest import wait_for
 
@@ -86,13 +87,8 @@ def test_a_failed_clone_removes_the_workspace_and_records_it(api, member, tmp_pa
 @pytest.mark.django_db(transaction=True)
 def test_a_turn_delivered_twice_runs_once(member, agent_settings, git_repo, monkeypatch):
     monkeypatch.setattr("sessions.dispatch.queue_turn", lambda *args: None)
-    session = services.create_session(
-        organization=member.organization,
-        actor=member,
-        name="twice",
-        project_type="github",
-        github_repo=git_repo,
-        initial_prompt="[scenario:bash_write]",
+    session = new_session(
+        member, name="twice", github_repo=git_repo, initial_prompt="[scenario:bash_write]"
     )
     run_turn(session.pk, session.current_turn, "[scenario:bash_write]")
     run_turn(session.pk, session.current_turn, "[scenario:bash_write]")  # redelivered
@@ -109,13 +105,8 @@ def test_a_worker_killed_mid_turn_leaves_no_stuck_session(
     """The worker process really dies (SIGKILL) in the middle of a turn; the task's
     redelivery (late acknowledgement) finds the turn claimed and silent, and ends it."""
     monkeypatch.setattr("sessions.dispatch.queue_turn", lambda *args: None)
-    session = services.create_session(
-        organization=member.organization,
-        actor=member,
-        name="killed",
-        project_type="github",
-        github_repo=git_repo,
-        initial_prompt="[scenario:slow]",
+    session = new_session(
+        member, name="killed", github_repo=git_repo, initial_prompt="[scenario:slow]"
     )
     worker = start_turn_process(session, tmp_path)
     try:
@@ -162,13 +153,7 @@ def start_turn_process(session: Session, tmp_path: Path) -> subprocess.Popen:
 @pytest.mark.django_db
 class TestReconciler:
     def plant(self, member, settings, *, status, heartbeat_ago=None, ended_ago=None):
-        session = services.create_session(
-            organization=member.organization,
-            actor=member,
-            name=status,
-            project_type="github",
-            github_repo="acme/widgets",
-        )
+        session = new_session(member, name=status)
         now = timezone.now()
         Session.objects.filter(pk=session.pk).update(
             status=status,
@@ -237,13 +222,7 @@ class TestReconciler:
 
 def completed_session(member) -> Session:
     """A managed session whose first turn is done (as the runner would leave it)."""
-    session = services.create_session(
-        organization=member.organization,
-        actor=member,
-        name="done",
-        project_type="github",
-        github_repo="acme/widgets",
-    )
+    session = new_session(member, name="done")
     Session.objects.filter(pk=session.pk).update(status=SessionStatus.COMPLETED)
     return Session.objects.get(pk=session.pk)
 
