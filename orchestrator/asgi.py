@@ -15,8 +15,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from sessions import asgi_hooks  # noqa: E402
-from sessions.consumers import QueryTokenAuthMiddleware, SessionLiveConsumer  # noqa: E402
+from sessions.hooks import asgi as asgi_hooks  # noqa: E402
+from sessions.live.consumers import QueryTokenAuthMiddleware, SessionLiveConsumer  # noqa: E402
 
 websocket_urlpatterns = [
     path("ws/sessions/<uuid:session_id>/", SessionLiveConsumer.as_asgi()),

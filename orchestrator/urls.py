@@ -7,9 +7,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from sessions.api.hooks import HookView, ToolCompleteView
-from sessions.api.stream import SessionEventsView, session_stream
 from sessions.api.views import SessionViewSet
+from sessions.hooks.views import HookView, ToolCompleteView
+from sessions.live.stream import SessionEventsView, session_stream
 from tenants.api.views import ObtainTokenView, OrganizationViewSet
 
 router = DefaultRouter()
@@ -38,7 +38,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
-    path("", include("sessions.urls")),
+    path("", include("sessions.web.urls")),
 ]
 # The dashboard's CSS and JS under DEBUG (daphne serves no static files); production serves
 # the collected files (collectstatic) from the proxy. Empty when DEBUG is off.

@@ -5,8 +5,9 @@ from pathlib import Path
 from django.contrib import admin, messages
 from django.template.defaultfilters import filesizeformat
 
-from . import services, workspaces
+from . import services
 from .models import CleanupRecord, CommandLog, HookEvent, Session, SessionMessage
+from .workspaces import folders
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -88,7 +89,7 @@ class SessionAdmin(admin.ModelAdmin):
     def workspace_size(self, session: Session) -> str:
         if not session.project_path:
             return "none"
-        return filesizeformat(workspaces.disk_usage(Path(session.project_path)))
+        return filesizeformat(folders.disk_usage(Path(session.project_path)))
 
     @admin.display(description="model")
     def model_backend(self, session: Session) -> str:

@@ -8,3 +8,11 @@ class AgentSessionsConfig(AppConfig):
     # django.contrib.sessions already owns the label "sessions".
     label = "agent_sessions"
     verbose_name = "Agent sessions"
+
+    def ready(self) -> None:
+        # The agent sits above the services it calls; it plugs into the core here, so the
+        # core never imports it.
+        from . import turns
+        from .agent.dispatch import queue_turn
+
+        turns.install_dispatcher(queue_turn)

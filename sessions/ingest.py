@@ -20,8 +20,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import live, policies
+from . import policies, signals
 from .choices import ENDED_STATUSES, Direction, SessionMode, SessionStatus
+from .live import feed
 from .models import CommandLog, HookEvent, Session, SessionMessage
 from .services import SessionStateError, apply_status
 
@@ -179,32 +180,29 @@ def _duration(payload: dict) -> int | None:
 def _add_log(writing: _Writing, payload: dict, *, result: str, is_error: bool) -> None:
     text, size = _truncate(result)
     tool_input = payload.get("tool_input")
-    writing.rows.append(
-        CommandLog.objects.create(
-            session=writing.session,
-            seq=writing.next_seq(),
-            tool=str(payload.get("tool_name") or "unknown")[:200],
-            input=tool_input if isinstance(tool_input, dict) else {"value": tool_input},
-            result=text,
-            result_bytes=size,
-            is_error=is_error,
-            duration_ms=_duration(payload),
-            tool_use_id=str(payload.get("tool_use_id") or "")[:200],
-        )
+    log = CommandLog.objects.create(
+        session=writing.session,
+        seq=writing.next_seq(),
+        tool=str(payload.get("tool_name") or "unknown")[:200],
+        input=tool_input if isinstance(tool_input, dict) else {"value": tool_input},
+        result=text,
+        result_bytes=size,
+        is_error=is_error,
+        duration_ms=_duration(payload),
+        tool_use_id=str(payload.get("tool_use_id") or "")[:200],
     )
+    writing.rows.append(log)
+    signals.send_on_commit(signals.tool_use_recorded, session=writing.session, command_log=log)
     writing.session.tool_call_count += 1
     writing.fields.add("tool_call_count")
 
 
 def _add_message(writing: _Writing, direction: str, content: str) -> None:
-    writing.rows.append(
-        SessionMessage.objects.create(
-            session=writing.session,
-            seq=writing.next_seq(),
-            direction=direction,
-            content=content,
-        )
+    message = SessionMessage.objects.create(
+        session=writing.session, seq=writing.next_seq(), direction=direction, content=content
     )
+    writing.rows.append(message)
+    signals.send_on_commit(signals.message_recorded, session=writing.session, message=message)
 
 
 def _attached(writing: _Writing) -> bool:
@@ -299,12 +297,27 @@ def _on_turn_result(writing: _Writing, payload: dict) -> None:
             "agent_session_id",
         }
     )
+    _send_turn_finished(session, payload, usage)
     if session.status in ENDED_STATUSES:
         return  # stopped meanwhile: the stop stands
     if payload.get("is_error"):
         writing.move_to(SessionStatus.ERROR, _error_reason(payload))
     else:
         writing.move_to(SessionStatus.COMPLETED)
+
+
+def _send_turn_finished(session: Session, payload: dict, usage: dict) -> None:
+    signals.send_on_commit(
+        signals.turn_finished,
+        session=session,
+        subtype=str(payload.get("subtype") or ""),
+        is_error=bool(payload.get("is_error")),
+        num_turns=int(payload.get("num_turns") or 0),
+        input_tokens=int(usage.get("input_tokens") or 0),
+        output_tokens=int(usage.get("output_tokens") or 0),
+        cost_usd=session.total_cost_usd,
+        duration_ms=_duration(payload),
+    )
 
 
 RESULT_FIELDS = (
@@ -360,6 +373,6 @@ def _publish_on_commit(writing: _Writing, name: str) -> None:
 
     def push() -> None:
         for event in events:
-            live.publish(session.pk, event)
+            feed.publish(session.pk, event)
 
     transaction.on_commit(push)

@@ -22,9 +22,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import services, workspaces
+from . import services
 from .choices import ENDED_STATUSES, SessionStatus
 from .models import CleanupAction, Session
+from .workspaces import folders
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def _sweep_workspaces(report: Report, *, actor: str, dry_run: bool, now) -> None
 
 
 def _remove(folder: Path, *, session, org_id, actor: str, reason: str) -> None:
-    if workspaces.remove_workspace(folder):
+    if folders.remove_workspace(folder):
         services.record_cleanup(
             actor=actor,
             action=CleanupAction.WORKSPACE_REMOVED,

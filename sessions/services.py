@@ -13,10 +13,13 @@ from django.utils import timezone
 
 from tenants.models import Organization, User
 
-from . import dispatch, hook_tokens, live, workspaces
+from . import signals, turns
 from .choices import ENDED_STATUSES, TRANSITIONS, Direction, SessionMode, SessionStatus
+from .hooks import tokens as hook_tokens
+from .live import feed
 from .models import CleanupAction, CleanupRecord, CommandLog, Session, SessionMessage
 from .validators import validate_agent_metadata, validate_project
+from .workspaces import folders
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +66,11 @@ def create_session(
             current_turn=turn_id,
             **project,
         )
+        signals.send_on_commit(signals.session_created, session=session)
         if initial_prompt:
             record_message(session=session, direction=Direction.USER, content=initial_prompt)
         if managed:
-            transaction.on_commit(lambda: dispatch.queue_turn(session.pk, turn_id, initial_prompt))
+            transaction.on_commit(lambda: turns.request_turn(session.pk, turn_id, initial_prompt))
     logger.info("session created id=%s org=%s by=%s", session.pk, organization.slug, actor)
     return session
 
@@ -91,7 +95,7 @@ def send_message(*, session: Session, actor: User, content: str) -> SessionMessa
         locked.save(update_fields=[*fields, "current_turn", "turn_claimed_at", "updated_at"])
         on_commit_publish_status(locked)
         message = record_message(session=locked, direction=Direction.USER, content=content)
-        transaction.on_commit(lambda: dispatch.queue_turn(locked.pk, turn_id, content))
+        transaction.on_commit(lambda: turns.request_turn(locked.pk, turn_id, content))
     return message
 
 
@@ -99,7 +103,7 @@ def prepare_session_workspace(*, session: Session) -> Session:
     """Make the workspace of a `preparing` session. On failure nothing stays on disk and the
     session ends in `error` with git's message."""
     try:
-        path = workspaces.prepare_workspace(
+        path = folders.prepare_workspace(
             organization_id=session.organization_id,
             session_id=session.pk,
             project_type=session.project_type,
@@ -108,7 +112,7 @@ def prepare_session_workspace(*, session: Session) -> Session:
             local_path=session.local_path,
             shallow=bool(session.metadata.get("shallow")),
         )
-    except workspaces.WorkspaceError as exc:
+    except folders.WorkspaceError as exc:
         reason = f"Workspace preparation failed: {exc}"
         # prepare_workspace removed whatever it had made; say so where operators look.
         record_cleanup(
@@ -132,13 +136,13 @@ def prepare_session_workspace(*, session: Session) -> Session:
 
 
 def _workspace_of(session: Session):
-    return workspaces.workspace_path(organization_id=session.organization_id, session_id=session.pk)
+    return folders.workspace_path(organization_id=session.organization_id, session_id=session.pk)
 
 
 def remove_session_workspace(*, session: Session, actor: str, reason: str) -> bool:
     """Remove a session's workspace (if any) and record it; True if something went."""
     path = _workspace_of(session)
-    removed = workspaces.remove_workspace(path)
+    removed = folders.remove_workspace(path)
     if removed:
         record_cleanup(
             actor=actor,
@@ -273,7 +277,8 @@ def transition_session(*, session: Session, to: str, reason: str = "") -> Sessio
 
 
 def apply_status(session: Session, to: str, reason: str = "") -> list[str]:
-    """Set the new status on a locked session in memory; the fields to save.
+    """Set the new status on a locked session in memory; the fields to save. Call it inside
+    the transaction that saves them: `session_status_changed` goes out when that commits.
 
     Raises SessionStateError when the state machine does not allow the move."""
     if to not in TRANSITIONS[session.status]:
@@ -282,9 +287,12 @@ def apply_status(session: Session, to: str, reason: str = "") -> list[str]:
             if session.status in ENDED_STATUSES
             else f"A {session.status} session cannot become {to}."
         )
-    now = timezone.now()
+    now, old = timezone.now(), session.status
     session.status = to
     session.status_reason = reason
+    signals.send_on_commit(
+        signals.session_status_changed, session=session, old=old, new=to, reason=reason
+    )
     fields = ["status", "status_reason"]
     if to == SessionStatus.RUNNING and session.started_at is None:
         session.started_at = now
@@ -298,7 +306,7 @@ def apply_status(session: Session, to: str, reason: str = "") -> list[str]:
 def on_commit_publish_status(session: Session) -> None:
     event = {"kind": "status", "status": session.status, "reason": session.status_reason}
     session_id = session.pk
-    transaction.on_commit(lambda: live.publish(session_id, event))
+    transaction.on_commit(lambda: feed.publish(session_id, event))
 
 
 def allocate_seq(session: Session) -> int:
@@ -317,12 +325,13 @@ def record_message(*, session: Session, direction: str, content: str) -> Session
         session=session, seq=allocate_seq(session), direction=direction, content=content
     )
     on_commit_publish(session, message)
+    signals.send_on_commit(signals.message_recorded, session=session, message=message)
     return message
 
 
 def on_commit_publish(session: Session, row: CommandLog | SessionMessage) -> None:
     session_id, event = session.pk, row.as_event()
-    transaction.on_commit(lambda: live.publish(session_id, event))
+    transaction.on_commit(lambda: feed.publish(session_id, event))
 
 
 @transaction.atomic
@@ -348,4 +357,5 @@ def record_command(
         tool_use_id=tool_use_id,
     )
     on_commit_publish(session, log)
+    signals.send_on_commit(signals.tool_use_recorded, session=session, command_log=log)
     return log

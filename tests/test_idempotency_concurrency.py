@@ -81,7 +81,7 @@ def burst(url: str, token: str, count: int) -> list[tuple[int, dict, dict]]:
 
 
 def test_a_request_still_in_flight_gets_409(endpoint, settings, member, monkeypatch):
-    monkeypatch.setattr("sessions.dispatch.queue_turn", lambda *args: None)
+    monkeypatch.setattr("sessions.turns._dispatcher", lambda *args: None)
     settings.IDEMPOTENCY_WAIT_SECONDS = 0.5
     url, token = endpoint
     # Another transaction holds the key, as a first request that has not finished would.

@@ -22,7 +22,7 @@ schema = schemathesis.openapi.from_dict(
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_operation_answers_500(case, member, live_server, monkeypatch):
     # Sessions created here are never run: nothing is queued for them.
-    monkeypatch.setattr("sessions.dispatch.queue_turn", lambda *args: None)
+    monkeypatch.setattr("sessions.turns._dispatcher", lambda *args: None)
     token, _ = Token.objects.get_or_create(user=member)
     response = case.call(base_url=live_server.url, headers={"Authorization": f"Token {token.key}"})
     assert response.status_code < 500, (case.method, case.path, response.text[:500])

@@ -9,7 +9,9 @@ from rest_framework.response import Response
 from tenants.api.permissions import CanControlOrReadOnly, CanControlSessions
 from tenants.idempotency import idempotent
 
-from .. import hook_config, hook_tokens, selectors, services
+from .. import selectors, services
+from ..hooks import config as hook_config
+from ..hooks import tokens as hook_tokens
 from ..models import CommandLog, SessionMessage
 from .filters import SessionFilter
 from .pagination import SeqCursor, seq_page

@@ -8,9 +8,10 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from sessions import live, policies, services
+from sessions import policies, services
 from sessions.choices import SessionStatus
 from sessions.ingest import IngestError, ingest
+from sessions.live import feed as live
 from sessions.models import CommandLog, HookEvent, SessionMessage
 from tests.conftest import new_session
 from tests.sessions.conftest import captured

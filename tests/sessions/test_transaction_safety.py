@@ -15,10 +15,10 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from sessions import reconcile
+from sessions.agent.runner import run_turn
 from sessions.choices import SessionStatus
 from sessions.models import CleanupRecord, CommandLog, Session, SessionMessage
-from sessions.runner import run_turn
-from sessions.workspaces import workspace_path
+from sessions.workspaces.folders import workspace_path
 from tests.conftest import new_session
 from tests.live_server import database_url
 from tests.sessions.conftest import wait_for
@@ -34,7 +34,7 @@ BODY = {
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_database_write_leaves_nothing(api, member, agent_settings, monkeypatch):
     queued = []
-    monkeypatch.setattr("sessions.dispatch.queue_turn", lambda *args: queued.append(args))
+    monkeypatch.setattr("sessions.turns._dispatcher", lambda *args: queued.append(args))
 
     def broken(*args, **kwargs):
         raise DatabaseError("disk full")
@@ -56,7 +56,7 @@ def test_a_failed_queueing_ends_the_session_in_error(api, member, agent_settings
         raise ConnectionRefusedError("broker unreachable")
 
     agent_settings.AGENT_DISPATCH = "celery"
-    monkeypatch.setattr("sessions.tasks.run_session_turn.apply_async", broker_down)
+    monkeypatch.setattr("sessions.agent.tasks.run_session_turn.apply_async", broker_down)
     response = api(member).post("/api/sessions/", BODY, format="json")
     assert response.status_code == 201
     session = Session.objects.get()
@@ -86,7 +86,7 @@ def test_a_failed_clone_removes_the_workspace_and_records_it(api, member, tmp_pa
 
 @pytest.mark.django_db(transaction=True)
 def test_a_turn_delivered_twice_runs_once(member, agent_settings, git_repo, monkeypatch):
-    monkeypatch.setattr("sessions.dispatch.queue_turn", lambda *args: None)
+    monkeypatch.setattr("sessions.turns._dispatcher", lambda *args: None)
     session = new_session(
         member, name="twice", github_repo=git_repo, initial_prompt="[scenario:bash_write]"
     )
@@ -104,7 +104,7 @@ def test_a_worker_killed_mid_turn_leaves_no_stuck_session(
 ):
     """The worker process really dies (SIGKILL) in the middle of a turn; the task's
     redelivery (late acknowledgement) finds the turn claimed and silent, and ends it."""
-    monkeypatch.setattr("sessions.dispatch.queue_turn", lambda *args: None)
+    monkeypatch.setattr("sessions.turns._dispatcher", lambda *args: None)
     session = new_session(
         member, name="killed", github_repo=git_repo, initial_prompt="[scenario:slow]"
     )
@@ -125,7 +125,7 @@ def test_a_worker_killed_mid_turn_leaves_no_stuck_session(
 def start_turn_process(session: Session, tmp_path: Path) -> subprocess.Popen:
     """A separate process that runs the session's turn, as a Celery worker would."""
     code = (
-        "import django; django.setup(); from sessions.runner import run_turn; "
+        "import django; django.setup(); from sessions.agent.runner import run_turn; "
         f"run_turn('{session.pk}', '{session.current_turn}', '[scenario:slow]')"
     )
     from django.conf import settings
@@ -232,7 +232,7 @@ def test_a_failed_write_of_a_follow_up_leaves_the_session_as_it_was(
     api, member, agent_settings, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr("sessions.dispatch.queue_turn", lambda *args: queued.append(args))
+    monkeypatch.setattr("sessions.turns._dispatcher", lambda *args: queued.append(args))
     session = completed_session(member)
     queued.clear()  # the first turn's
 
@@ -255,7 +255,7 @@ def test_a_follow_up_that_cannot_be_queued_ends_in_error(api, member, agent_sett
         raise ConnectionRefusedError("broker unreachable")
 
     agent_settings.AGENT_DISPATCH = "celery"
-    monkeypatch.setattr("sessions.tasks.run_session_turn.apply_async", broker_down)
+    monkeypatch.setattr("sessions.agent.tasks.run_session_turn.apply_async", broker_down)
     session = completed_session(member)
     response = api(member).post(
         f"/api/sessions/{session.pk}/messages/", {"content": "more"}, format="json"
@@ -269,7 +269,7 @@ def test_a_follow_up_that_cannot_be_queued_ends_in_error(api, member, agent_sett
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_write_of_a_stop_leaves_the_session_running(api, member, monkeypatch):
-    monkeypatch.setattr("sessions.dispatch.queue_turn", lambda *args: None)
+    monkeypatch.setattr("sessions.turns._dispatcher", lambda *args: None)
     session = completed_session(member)
     Session.objects.filter(pk=session.pk).update(status=SessionStatus.RUNNING)
 

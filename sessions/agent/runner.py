@@ -1,0 +1,188 @@
+"""The agent runner: one turn of a managed session with claude-agent-sdk.
+
+The turn runs Claude Code with `cwd` set to the workspace. Its hook callbacks and the message
+stream (assistant text, the final result) all go to `ingest()`. A watcher beats the session's
+heartbeat and interrupts the turn when the session is stopped; `maxDuration` bounds it.
+Whatever goes wrong ends the session in `error` with the reason: never stuck in `running`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import asdict, is_dataclass
+
+from asgiref.sync import sync_to_async
+from claude_agent_sdk import (
+    AssistantMessage,
+    ClaudeAgentOptions,
+    ClaudeSDKClient,
+    HookMatcher,
+    ResultMessage,
+    TextBlock,
+)
+from django.conf import settings
+from django.db import connections
+
+from .. import services
+from ..choices import SessionStatus
+from ..ingest import ASSISTANT_MESSAGE, TURN_RESULT, ingest
+from ..models import Session
+from .model_backend import model_env
+
+logger = logging.getLogger(__name__)
+
+# The hook events the SDK delivers to in-process callbacks.
+SDK_HOOK_EVENTS = (
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "UserPromptSubmit",
+    "Stop",
+    "SubagentStop",
+    "PreCompact",
+    "Notification",
+)
+# Settings the agent's tools must never see (the SDK passes our environment on to the CLI).
+SCRUBBED_ENV = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+
+
+class TurnFailed(Exception):
+    pass
+
+
+def run_turn(session_id, turn_id, prompt: str | None) -> None:
+    """Prepare the workspace if still needed, then run one turn with `prompt`."""
+    if not services.claim_turn(session_id=session_id, turn_id=turn_id):
+        logger.info("turn %s of session %s is not ours to run", turn_id, session_id)
+        return
+    session = Session.objects.get(pk=session_id)
+    if session.status == SessionStatus.PREPARING:
+        session = services.prepare_session_workspace(session=session)
+        if session.status != SessionStatus.PREPARING:
+            return
+        if not prompt:
+            services.transition_session(
+                session=session, to=SessionStatus.IDLE, reason="Workspace ready."
+            )
+            return
+        session = services.transition_session(session=session, to=SessionStatus.RUNNING)
+    if session.status != SessionStatus.RUNNING or not prompt:
+        logger.info("session %s is %s; turn not run", session.pk, session.status)
+        return
+    try:
+        asyncio.run(_run(session, prompt))
+    except Exception as exc:
+        logger.exception("turn of session %s failed", session.pk)
+        services.fail_session(session=session, reason=_reason(exc))
+    finally:
+        # The turn's database work ran in sync_to_async's shared thread; release its
+        # connection rather than leave it open between turns.
+        asyncio.run(sync_to_async(connections.close_all)())
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "The turn exceeded its maxDuration and was interrupted."
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+async def _run(session: Session, prompt: str) -> None:
+    stderr: deque[str] = deque(maxlen=20)
+    options = build_options(session, stderr)
+    limit = session.metadata.get("maxDuration") or settings.AGENT_MAX_DURATION
+    try:
+        async with ClaudeSDKClient(options=options) as client:
+            watcher = asyncio.create_task(_watch(session.pk, client))
+            try:
+                await asyncio.wait_for(_converse(session, client, prompt), timeout=limit)
+            finally:
+                watcher.cancel()
+    except TimeoutError:
+        raise
+    except Exception as exc:
+        tail = " | ".join(stderr)
+        raise TurnFailed(f"{exc}{' | stderr: ' + tail if tail else ''}") from exc
+
+
+async def _converse(session: Session, client: ClaudeSDKClient, prompt: str) -> None:
+    record = sync_to_async(ingest)
+    await client.query(prompt)
+    async for message in client.receive_response():
+        if isinstance(message, AssistantMessage):
+            for index, block in enumerate(message.content):
+                if isinstance(block, TextBlock) and block.text:
+                    await record(
+                        session=session,
+                        payload={"hook_event_name": ASSISTANT_MESSAGE, "text": block.text},
+                        event_id=f"{message.uuid or id(message)}:{index}",
+                    )
+        elif isinstance(message, ResultMessage):
+            await record(session=session, payload=_result_payload(message))
+
+
+def _result_payload(result: ResultMessage) -> dict:
+    data = asdict(result) if is_dataclass(result) else dict(vars(result))
+    data["hook_event_name"] = TURN_RESULT
+    return data
+
+
+async def _watch(session_id, client: ClaudeSDKClient) -> None:
+    """Heartbeat, and interrupt the turn once the session is stopped. The interrupt repeats
+    each beat until the turn ends (this task is cancelled then): Claude Code drops one that
+    arrives between a tool result and its next model request. Meanwhile ingestion denies
+    every tool call of a stopped session, so nothing more runs."""
+    beat = sync_to_async(services.record_heartbeat)
+    while True:
+        try:
+            status = await beat(session_id=session_id)
+        except Exception:
+            # A missed beat is not a reason to stop watching (nor to stop the turn).
+            logger.exception("heartbeat of session %s failed", session_id)
+            status = None
+        if status == SessionStatus.STOPPED:
+            logger.info("session %s stopped: interrupting the turn", session_id)
+            try:
+                await client.interrupt()
+            except Exception:
+                logger.exception("interrupting session %s failed", session_id)
+        await asyncio.sleep(settings.AGENT_HEARTBEAT_SECONDS)
+
+
+def build_options(session: Session, stderr: deque[str]) -> ClaudeAgentOptions:
+    meta = session.metadata
+    permission_mode = meta.get("permissionMode") or settings.AGENT_PERMISSION_MODE
+    env = {
+        **dict.fromkeys(SCRUBBED_ENV, ""),
+        **model_env(scripted=session.scripted_model),
+        "DISABLE_AUTOUPDATER": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "CLAUDE_CONFIG_DIR": str(settings.AGENT_CONFIG_DIR),
+    }
+    if settings.AGENT_API_MAX_RETRIES:
+        env["CLAUDE_CODE_MAX_RETRIES"] = settings.AGENT_API_MAX_RETRIES
+    if permission_mode == "bypassPermissions":
+        # Claude Code refuses it as root unless told it runs in a sandbox.
+        env["IS_SANDBOX"] = "1"
+    return ClaudeAgentOptions(
+        cwd=session.project_path,
+        permission_mode=permission_mode,
+        allowed_tools=meta.get("allowedTools") or list(settings.AGENT_ALLOWED_TOOLS),
+        model=meta.get("model") or settings.AGENT_MODEL or None,
+        max_turns=meta.get("maxTurns") or settings.AGENT_MAX_TURNS,
+        resume=session.agent_session_id or None,
+        env=env,
+        hooks=_hooks(session),
+        stderr=stderr.append,
+    )
+
+
+def _hooks(session: Session) -> dict[str, list[HookMatcher]]:
+    record = sync_to_async(ingest)
+
+    async def forward(input_data: dict, tool_use_id: str | None, context) -> dict:
+        result = await record(session=session, payload=dict(input_data))
+        return result.response
+
+    return {name: [HookMatcher(hooks=[forward])] for name in SDK_HOOK_EVENTS}

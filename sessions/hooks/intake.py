@@ -1,0 +1,93 @@
+"""Taking one hook post, independent of the web framework in front of it.
+
+`receive_hook()` is the whole contract of `POST /api/hooks/`: size limit, hook-token
+authentication, JSON parsing, ingestion and the answer. The DRF view (schema, test client,
+WSGI) and the lean ASGI route in `sessions/hooks/asgi.py` (the hot path under an ASGI server,
+without middleware and DRF) both call it, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from ..ingest import INTERNAL_EVENTS, IngestError, ingest
+from ..models import Session
+from . import tokens as hook_tokens
+
+# What the hook path reads of a session (ingest locks and reloads it to write).
+HOOK_FIELDS = ("id", "organization_id", "hook_token_hash", "mode", "status")
+AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="hooks"'}
+
+
+@dataclass
+class HookAnswer:
+    status: int
+    body: dict
+    headers: dict = field(default_factory=dict)
+
+
+class HookRefused(Exception):
+    def __init__(self, status: int, detail: str, headers: dict | None = None):
+        super().__init__(detail)
+        self.answer = HookAnswer(status, {"detail": detail}, headers or {})
+
+
+def receive_hook(
+    *,
+    authorization: str,
+    body: bytes,
+    event_id: str = "",
+    expected_session: str = "",
+    default_event: str = "",
+) -> HookAnswer:
+    try:
+        session = authenticate(authorization)
+        if expected_session and expected_session not in (str(session.pk), session.pk.hex):
+            raise HookRefused(403, "This hook token belongs to another session.")
+        payload = parse(body, default_event)
+        result = ingest(session=session, payload=payload, event_id=event_id[:100])
+    except HookRefused as refused:
+        return refused.answer
+    except IngestError as exc:
+        return HookAnswer(400, {"detail": str(exc)})
+    if payload.get("hook_event_name") == "PreToolUse":
+        return HookAnswer(200, result.response)
+    return HookAnswer(200, {"ok": True, "seq": result.seq, "duplicate": result.duplicate})
+
+
+def authenticate(authorization: str) -> Session:
+    """The session whose hook token is presented as `Bearer <token>`."""
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HookRefused(
+            401, "Send the hook token as 'Authorization: Bearer <token>'.", AUTHENTICATE
+        )
+    token = token.strip()
+    session_id = hook_tokens.session_id_of(token)
+    session = (
+        Session.objects.filter(pk=session_id).only(*HOOK_FIELDS).order_by().first()
+        if session_id
+        else None
+    )
+    if session is None or not hook_tokens.matches(token, session.hook_token_hash):
+        raise HookRefused(401, "Invalid hook token.", AUTHENTICATE)
+    return session
+
+
+def parse(body: bytes, default_event: str = "") -> dict:
+    if len(body) > settings.HOOK_MAX_BODY_BYTES:
+        raise HookRefused(413, "The hook payload is larger than HOOK_MAX_BODY_BYTES.")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HookRefused(400, f"The body is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise HookRefused(400, "A hook payload is a JSON object.")
+    if default_event:
+        payload.setdefault("hook_event_name", default_event)
+    if payload.get("hook_event_name") in INTERNAL_EVENTS:
+        raise HookRefused(400, "That event name is reserved for the orchestrator itself.")
+    return payload

@@ -1,0 +1,94 @@
+"""The WebSocket live view of one session: `/ws/sessions/<uuid>/?after=<seq>`.
+
+The consumer only authenticates, authorizes and forwards: everything it sends comes from
+`follow()`, the same catch-up-then-live subscription that the SSE stream uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.middleware import BaseMiddleware
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
+from rest_framework.authtoken.models import Token
+
+from .. import selectors
+from .feed import follow
+
+logger = logging.getLogger(__name__)
+
+
+class SessionLiveConsumer(AsyncJsonWebsocketConsumer):
+    forwarding: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        after = cursor_from_query(self.scope.get("query_string", b""))
+        if user is None or not user.is_authenticated or after is None:
+            await self.close()  # before accept: the handshake is refused (HTTP 403)
+            return
+        session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        try:
+            await database_sync_to_async(selectors.get_session_for)(user, session_id)
+        except Http404:
+            await self.close()
+            return
+        await self.accept()
+        self.forwarding = asyncio.create_task(self.forward(session_id, after))
+
+    async def forward(self, session_id, after: int) -> None:
+        try:
+            # aclosing: the generator leaves the group even when cancelled mid-send.
+            async with contextlib.aclosing(follow(session_id, after)) as events:
+                async for event in events:
+                    await self.send_json(event)
+        except Exception:
+            # A viewer left on an open but silent socket would think nothing happens:
+            # close, and the client reconnects from its last seq.
+            logger.exception("live view of session %s failed", session_id)
+            await self.close(code=1011)
+
+    async def disconnect(self, code: int) -> None:
+        if self.forwarding is not None:
+            self.forwarding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.forwarding
+
+
+def cursor_from_query(query_string: bytes) -> int | None:
+    """`?after=<seq>` (default 0); None when it is not a non-negative integer."""
+    values = parse_qs(query_string.decode("latin1")).get("after")
+    if not values:
+        return 0
+    try:
+        after = int(values[-1])
+    except ValueError:
+        return None
+    return after if after >= 0 else None
+
+
+class QueryTokenAuthMiddleware(BaseMiddleware):
+    """`?token=<API token key>` authenticates a WebSocket: browsers cannot set headers on
+    one. Without the parameter the session cookie (AuthMiddlewareStack, outside) stands; with
+    a token that matches no active user, the connection is anonymous and so refused."""
+
+    async def __call__(self, scope, receive, send):
+        values = parse_qs(scope.get("query_string", b"").decode("latin1")).get("token")
+        if values:
+            scope = dict(scope, user=await user_for_token(values[-1]))
+        return await super().__call__(scope, receive, send)
+
+
+@database_sync_to_async
+def user_for_token(key: str):
+    # Looked up by key, as DRF's TokenAuthentication does: no comparison in Python.
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active:
+        return AnonymousUser()
+    return token.user

@@ -1,8 +1,0 @@
-"""Allow ``python -m sessions.scripted_model``."""
-
-from __future__ import annotations
-
-from .server import main
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,303 @@
+"""The web dashboard: server-rendered pages over the same selectors and services as the API.
+
+Views stay thin: check who may act, parse a form, call one service, answer. The detail page
+renders the events so far and hands the live client (static/sessions/live.js) the seq it
+rendered up to, so the client catches up from exactly there.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .. import selectors, services
+from ..choices import ENDED_STATUSES, SessionMode, SessionStatus
+from ..hooks import config as hook_config
+from ..hooks import tokens as hook_tokens
+from ..models import CommandLog, Session, SessionMessage
+from .forms import FollowUpForm, NewSessionForm, SessionFilterForm, StopForm
+
+# Until settings.LOGIN_URL points here, the dashboard names its own login page.
+LOGIN_URL = reverse_lazy("login")
+SESSIONS_PER_PAGE = 25
+# A page renders at most this many events of each kind; the live client fetches the rest.
+INITIAL_EVENTS = 1000
+STATUS_POLL_MAX_IDS = 100
+# Input keys that say the most about a tool call in one line, in order of preference.
+SUMMARY_KEYS = ("command", "file_path", "pattern", "path", "url", "query", "description")
+SUMMARY_CHARS = 160
+# Statuses in which send_message accepts a follow-up.
+FOLLOW_UP_STATUSES = (SessionStatus.IDLE, SessionStatus.COMPLETED)
+
+dashboard_login_required = login_required(login_url=LOGIN_URL)
+
+
+def _require_control(request: HttpRequest) -> None:
+    if not request.user.can_control_sessions:
+        raise PermissionDenied("Viewers have read-only access.")
+
+
+@require_GET
+@dashboard_login_required
+def session_list(request: HttpRequest) -> HttpResponse:
+    filters = SessionFilterForm(request.GET)
+    filters.is_valid()  # a value that is not a choice is left out of cleaned_data: ignored
+    chosen = {field: value for field, value in filters.cleaned_data.items() if value}
+    sessions = selectors.sessions_visible_to(request.user).filter(**chosen)
+    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "sessions/session_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "filter_query": urlencode(chosen),
+            "filtered": bool(chosen),
+            "ended_statuses": " ".join(sorted(ENDED_STATUSES)),
+        },
+    )
+
+
+@require_GET
+def session_statuses(request: HttpRequest) -> JsonResponse:
+    """The light poll behind the list page's live badges: a few sessions' status by id."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "Log in first."}, status=401)
+    ids = []
+    for raw in request.GET.getlist("id")[:STATUS_POLL_MAX_IDS]:
+        try:
+            ids.append(uuid.UUID(raw))
+        except ValueError:
+            continue
+    sessions = selectors.sessions_visible_to(request.user).filter(pk__in=ids)
+    return JsonResponse({"sessions": [_status_of(session) for session in sessions]})
+
+
+def _status_of(session: Session) -> dict:
+    return {
+        "id": str(session.pk),
+        "status": session.status,
+        "status_label": session.get_status_display(),
+        "status_reason": session.status_reason,
+        "last_activity_at": (
+            session.last_activity_at.isoformat() if session.last_activity_at else None
+        ),
+        "tool_call_count": session.tool_call_count,
+        "input_tokens": session.input_tokens,
+        "output_tokens": session.output_tokens,
+        "total_cost_usd": f"{session.total_cost_usd:.4f}",
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_login_required
+def session_new(request: HttpRequest) -> HttpResponse:
+    _require_control(request)
+    form = NewSessionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        session = _create(request, form)
+        if session is not None:
+            return redirect("sessions:detail", session_id=session.pk)
+    status = 400 if form.errors else 200
+    return render(request, "sessions/session_new.html", {"form": form}, status=status)
+
+
+def _create(request: HttpRequest, form: NewSessionForm) -> Session | None:
+    """The new session, or None with the reasons attached to the form's fields."""
+    if request.user.organization_id is None:
+        form.add_error(
+            None,
+            "Platform superusers belong to no organization; log in as a member of one to "
+            "create sessions.",
+        )
+        return None
+    try:
+        return services.create_session(
+            organization=request.user.organization, actor=request.user, **form.cleaned_data
+        )
+    except ValidationError as exc:
+        # The service's errors name fields (github_repo, local_path, ...) the form has.
+        form.add_error(None, exc)
+        return None
+
+
+@require_GET
+@dashboard_login_required
+def session_detail(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    session = selectors.get_session_for(request.user, session_id)
+    return _render_detail(request, session, FollowUpForm())
+
+
+def _render_detail(
+    request: HttpRequest, session: Session, follow_up: FollowUpForm, status: int = 200
+) -> HttpResponse:
+    logs, conversation, last_seq = initial_events(session)
+    live_config = {
+        "sessionId": str(session.pk),
+        "lastSeq": last_seq,
+        "status": session.status,
+        "wsPath": f"/ws/sessions/{session.pk}/",
+        "streamUrl": f"/api/sessions/{session.pk}/stream",
+        "eventsUrl": f"/api/sessions/{session.pk}/events/",
+        "statusesUrl": reverse("sessions:statuses"),
+        "endedStatuses": sorted(ENDED_STATUSES),
+        "followUpStatuses": list(FOLLOW_UP_STATUSES),
+        "statusLabels": dict(SessionStatus.choices),
+    }
+    return render(
+        request,
+        "sessions/session_detail.html",
+        {
+            "session": session,
+            "logs": logs,
+            "conversation": conversation,
+            "last_seq": last_seq,
+            "live_config": live_config,
+            "follow_up": follow_up,
+            "can_control": request.user.can_control_sessions,
+            "is_ended": session.status in ENDED_STATUSES,
+            "accepts_follow_up": (
+                session.mode == SessionMode.MANAGED and session.status in FOLLOW_UP_STATUSES
+            ),
+        },
+        status=status,
+    )
+
+
+def initial_events(session: Session) -> tuple[list[dict], list[dict], int]:
+    """The session's command logs and messages up to a seq, as live events, and that seq.
+
+    Everything up to `session.last_seq` (read before these queries) is committed, since a
+    seq is allocated under the session's row lock in the transaction that writes the event;
+    so the returned seq is a cursor with no gap behind it, even while the agent writes."""
+    cursor = session.last_seq
+    logs = selectors.events_after(CommandLog, session, 0, INITIAL_EVENTS + 1)
+    conversation = selectors.events_after(SessionMessage, session, 0, INITIAL_EVENTS + 1)
+    for rows in (logs, conversation):
+        if len(rows) > INITIAL_EVENTS:
+            cursor = min(cursor, rows[INITIAL_EVENTS - 1].seq)
+    return (
+        [log_event(row) for row in logs if row.seq <= cursor],
+        [message_event(row) for row in conversation if row.seq <= cursor],
+        cursor,
+    )
+
+
+# The labels below are what live.js computes for events that arrive later; keep them alike.
+
+
+def log_event(log: CommandLog) -> dict:
+    event = log.as_event()
+    event["summary"] = input_summary(log.input)
+    event["input_json"] = json.dumps(log.input, indent=2, ensure_ascii=False)
+    event["duration_label"] = duration_label(log.duration_ms)
+    event["time_label"] = log.created_at.strftime("%H:%M:%S")
+    shown = len(log.result.encode())
+    event["result_size_label"] = f"{log.result_bytes} bytes" + (
+        f", first {shown} shown" if log.result_bytes > shown else ""
+    )
+    return event
+
+
+def message_event(message: SessionMessage) -> dict:
+    event = message.as_event()
+    event["direction_label"] = message.get_direction_display()
+    event["time_label"] = message.created_at.strftime("%H:%M:%S")
+    return event
+
+
+def duration_label(duration_ms: int | None) -> str:
+    if duration_ms is None:
+        return ""
+    if duration_ms < 1000:
+        return f"{duration_ms} ms"
+    # Tenths rounded half up in integers, exactly as live.js does (no float rounding rules).
+    tenths = (duration_ms + 50) // 100
+    return f"{tenths // 10}.{tenths % 10} s"
+
+
+def input_summary(tool_input: object) -> str:
+    """One line that says what a tool call did (live.js has the same rule)."""
+    if isinstance(tool_input, dict):
+        for key in SUMMARY_KEYS:
+            value = tool_input.get(key)
+            if isinstance(value, str) and value.strip():
+                return _clip(value.strip().splitlines()[0])
+    return _clip(json.dumps(tool_input, ensure_ascii=False))
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+
+@require_POST
+@dashboard_login_required
+def session_follow_up(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    _require_control(request)
+    session = selectors.get_session_for(request.user, session_id)
+    form = FollowUpForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, session, form, status=400)
+    try:
+        services.send_message(
+            session=session, actor=request.user, content=form.cleaned_data["content"]
+        )
+    except services.SessionStateError as exc:
+        # Keep what the user typed: they may send it once the turn is over.
+        form.add_error(None, str(exc))
+        session.refresh_from_db()
+        return _render_detail(request, session, form, status=409)
+    messages.success(request, "Message sent; the session is running again.")
+    return redirect("sessions:detail", session_id=session.pk)
+
+
+@require_POST
+@dashboard_login_required
+def session_stop(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    _require_control(request)
+    session = selectors.get_session_for(request.user, session_id)
+    form = StopForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.stop_session(session=session, actor=request.user, reason=reason)
+    except services.SessionStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Session stopped.")
+    return redirect("sessions:detail", session_id=session.pk)
+
+
+@require_GET
+@dashboard_login_required
+def session_hook_config(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    """What to paste into `.claude/settings.json` to attach a Claude Code; it holds the
+    session's hook token, so only those who may control the session see it."""
+    _require_control(request)
+    session = selectors.get_session_for(request.user, session_id)
+    token = hook_tokens.derive_token(session.pk)
+    base_url = settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
+    return render(
+        request,
+        "sessions/session_hook_config.html",
+        {
+            "session": session,
+            "hooks_url": f"{base_url}{reverse('api-hooks')}",
+            "http_settings": json.dumps(
+                hook_config.http_settings(base_url=base_url, token=token), indent=2
+            ),
+            "command_settings": json.dumps(
+                hook_config.command_settings(base_url=base_url, token=token), indent=2
+            ),
+        },
+    )

@@ -1,0 +1,101 @@
+"""A real Celery worker, fed through Redis, runs a session's turn against PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from sessions.choices import SessionStatus
+from sessions.models import CommandLog, Session
+from tests.sessions.conftest import wait_for
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.e2e,
+]
+
+
+@pytest.fixture
+def worker(agent_settings, tmp_path):
+    """`celery worker -Q agents` on the test database; stopped after the test."""
+    agent_settings.AGENT_DISPATCH = "celery"
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+            f"{database['NAME']}"
+        ),
+        "REDIS_URL": django_settings.REDIS_URL,
+        "DATA_DIR": str(agent_settings.DATA_DIR),
+        "SCRIPTED_MODEL": "1",
+        "AGENT_PERMISSION_MODE": "bypassPermissions",
+    }
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "orchestrator",
+            "worker",
+            "-Q",
+            "agents",
+            "-P",
+            "solo",
+            "-c",
+            "1",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+        ],
+        cwd=Path(__file__).resolve().parents[3],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield process
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+def test_a_celery_worker_runs_the_session(api, member, git_repo, worker, tmp_path):
+    response = api(member).post(
+        "/api/sessions/",
+        {
+            "name": "celery",
+            "project_type": "github",
+            "github_repo": git_repo,
+            "initial_prompt": "[scenario:bash_write]",
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    session_id = response.json()["id"]
+
+    def finished():
+        session = Session.objects.get(pk=session_id)
+        return session if session.status not in ("preparing", "running") else None
+
+    session = wait_for(finished, timeout=120)
+    assert session.status == SessionStatus.COMPLETED, (
+        session.status_reason,
+        (tmp_path / "worker.log").read_text()[-3000:],
+    )
+    assert list(
+        CommandLog.objects.filter(session=session).order_by("seq").values_list("tool", flat=True)
+    ) == ["Bash", "Write"]
+    assert (Path(session.project_path) / "result.txt").exists()
