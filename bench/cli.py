@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -26,7 +27,8 @@ class Results:
     throughput: list[hooks.ThroughputRow] = field(default_factory=list)
     integrity: list[hooks.Integrity] = field(default_factory=list)
     decisions: list[hooks.DecisionRow] = field(default_factory=list)
-    start: start.StartSummary | None = None
+    # Session start by jail mode ("off", then "required" when bubblewrap works here).
+    starts: dict[str, start.StartSummary] = field(default_factory=dict)
     start_server: str = ""
     repo_build_seconds: float = 0.0
     background_load: float = 0.0
@@ -118,21 +120,37 @@ def run(args: argparse.Namespace, kinds: list[ServerKind], chosen, tmp: Path) ->
     for index, kind in enumerate(kinds):
         if not args.sections & {"hooks", "start"}:
             break
-        with Server(kind, env, tmp / f"{kind.name}-{kind.workers}.log") as server:
-            if "hooks" in args.sections:
+        if "hooks" in args.sections:
+            with Server(kind, env, tmp / f"{kind.name}-{kind.workers}.log") as server:
                 _run_hooks(server, token, senders, args, results)
-            if index == 0 and repo is not None:
-                progress(f"{kind.label}: session start x{args.start_runs} ...")
-                api = hooks.api_for(server, token)
-                results.start = start.measure_start(api, repo, runs=args.start_runs)
-                results.start_server = kind.label
-                api.close()
+        if index == 0 and repo is not None:
+            _run_starts(kind, env, tmp, token, repo, args, results)
     if "dashboards" in args.sections and kinds:
         with Server(kinds[0], env, tmp / "dashboards.log") as server:
             results.dashboards = dashboards.measure(
                 server, token, chosen.database_url, _dashboard_plan(args)
             )
     return results
+
+
+def _run_starts(kind, env: dict, tmp: Path, token: str, repo: Path, args, results) -> None:
+    """Session start without the jail (the floor) and with it, in the same run."""
+    modes = ["off"] + (["required"] if sandbox_usable() else [])
+    for mode in modes:
+        log = tmp / f"start-{mode}.log"
+        with Server(kind, {**env, "AGENT_SANDBOX": mode}, log) as server:
+            progress(f"{kind.label}: session start x{args.start_runs}, AGENT_SANDBOX={mode} ...")
+            api = hooks.api_for(server, token)
+            results.starts[mode] = start.measure_start(api, repo, runs=args.start_runs)
+            api.close()
+    results.start_server = kind.label
+
+
+def sandbox_usable() -> bool:
+    if shutil.which("bwrap") is None:
+        progress("bubblewrap is missing: session start measured without the jail only")
+        return False
+    return True
 
 
 def _dashboard_plan(args: argparse.Namespace) -> dashboards.Plan:
@@ -200,16 +218,24 @@ def render(results: Results) -> str:
             "2. PreToolUse decision latency: sequential posts, one connection",
             report.decision_table(results.decisions),
         ]
-    if results.start is not None:
+    for mode, summary in results.starts.items():
         lines += [
             "",
-            f"3. Session start: managed local session on a {setup_data.REPO_FILES}-file git "
-            f"repository (built in {results.repo_build_seconds:.1f} s), scenario bash_write, "
-            f"server {results.start_server}; times in ms",
-            report.start_table(results.start),
+            f"3. Session start, AGENT_SANDBOX={mode}: managed local session on a "
+            f"{setup_data.REPO_FILES}-file git repository (built in "
+            f"{results.repo_build_seconds:.1f} s), scenario bash_write, server "
+            f"{results.start_server}; times in ms",
+            report.start_table(summary),
             "  prepare = started_at - created_at (workspace clone); agent->1st tool = first "
             "CommandLog created_at - started_at (CLI start, model, Bash run)",
         ]
+    if {"off", "required"} <= results.starts.keys():
+        floor = results.starts["off"].median("agent_to_first_tool_ms")
+        jailed = results.starts["required"].median("agent_to_first_tool_ms")
+        lines.append(
+            f"  the jail adds {jailed - floor:+.0f} ms to agent->1st tool "
+            f"(median {jailed:.0f} ms jailed against {floor:.0f} ms unjailed, same run)"
+        )
     if results.dashboards is not None:
         lines += ["", *dashboards.describe(results.dashboards)]
     return "\n".join(lines)

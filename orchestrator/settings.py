@@ -65,7 +65,16 @@ AGENT_MAX_TURNS = env.int("AGENT_MAX_TURNS", default=50)
 AGENT_API_MAX_RETRIES = env.str("AGENT_API_MAX_RETRIES", default="")
 AGENT_MAX_DURATION = env.int("AGENT_MAX_DURATION", default=3600)
 AGENT_HEARTBEAT_SECONDS = env.float("AGENT_HEARTBEAT_SECONDS", default=1.0)
+# Each session's own Claude Code state (config, transcripts) lives in <org>/<session> here.
 AGENT_CONFIG_DIR = Path(env.str("AGENT_CONFIG_DIR", default=str(DATA_DIR / "claude")))
+# The agent's jail: `required` refuses a turn without it, `auto` jails when bubblewrap can and
+# labels the session unsandboxed otherwise, `off` never jails (labelled the same way).
+AGENT_SANDBOX = env.str("AGENT_SANDBOX", default="auto" if DEBUG else "required")
+if AGENT_SANDBOX not in ("required", "auto", "off"):
+    raise ImproperlyConfigured("AGENT_SANDBOX must be required, auto or off.")
+# host[:port] the jailed agent may open a tunnel to, beside the model endpoint (port 443 if
+# none is given): package indexes, the git host, ...
+AGENT_EGRESS_ALLOWED_HOSTS = env.list("AGENT_EGRESS_ALLOWED_HOSTS", default=[])
 AGENT_DISPATCH = env.str("AGENT_DISPATCH", default="celery" if REDIS_URL else "thread")
 AGENT_EMBEDDED_WORKERS = env.int("AGENT_EMBEDDED_WORKERS", default=4)
 WORKSPACE_GIT_TIMEOUT = env.int("WORKSPACE_GIT_TIMEOUT", default=600)

@@ -51,12 +51,13 @@ class SessionAdmin(admin.ModelAdmin):
         "organization",
         "status",
         "model_backend",
+        "jail",
         "mode",
         "project_type",
         "created_by",
         "created_at",
     ]
-    list_filter = ["status", "mode", "project_type", "organization"]
+    list_filter = ["status", "mode", "unsandboxed", "project_type", "organization"]
     search_fields = ["name", "github_repo", "local_path", "id", "created_by__username"]
     date_hierarchy = "created_at"
     list_select_related = ["organization", "created_by"]
@@ -90,6 +91,12 @@ class SessionAdmin(admin.ModelAdmin):
         if not session.project_path:
             return "none"
         return filesizeformat(folders.disk_usage(Path(session.project_path)))
+
+    @admin.display(description="jail")
+    def jail(self, session: Session) -> str:
+        if session.mode != "managed":
+            return "-"
+        return "unsandboxed" if session.unsandboxed else "jailed"
 
     @admin.display(description="model")
     def model_backend(self, session: Session) -> str:

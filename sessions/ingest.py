@@ -142,6 +142,10 @@ def _answer(session: Session, decision: policies.Decision | None) -> dict:
         return {}
     if decision.allow and session.mode == SessionMode.ATTACHED:
         return {}
+    return pre_tool_use_answer(decision)
+
+
+def pre_tool_use_answer(decision: policies.Decision) -> dict:
     return {
         "hookSpecificOutput": {
             "hookEventName": "PreToolUse",
@@ -231,10 +235,12 @@ def _record_denial(writing: _Writing, payload: dict, decision: policies.Decision
 
 
 def _learn_claude_session_id(writing: _Writing, payload: dict, name: str) -> None:
-    """Every hook payload names its Claude session; the first one seen is recorded (http
-    hooks never deliver SessionStart, so no single event can be relied on)."""
+    """An attached session's hook payloads name its Claude session; the first one seen is
+    recorded, for display (http hooks never deliver SessionStart, so no single event can be
+    relied on). A managed session's id is what the runner resumes: only its turn result, which
+    the runner reads from the SDK itself, may set it, never what a hook payload claims."""
     claude_id = payload.get("session_id")
-    if name in INTERNAL_EVENTS or writing.session.agent_session_id:
+    if not _attached(writing) or name in INTERNAL_EVENTS or writing.session.agent_session_id:
         return
     if isinstance(claude_id, str) and claude_id:
         writing.session.agent_session_id = claude_id[:100]

@@ -35,6 +35,10 @@ class Session(models.Model):
     scripted_model = models.BooleanField(
         default=False, help_text="Runs against the scripted demo model, not the real API."
     )
+    unsandboxed = models.BooleanField(
+        default=False,
+        help_text="A turn of this session ran Claude Code outside the jail (AGENT_SANDBOX).",
+    )
     # sha256 of the session's hook token: hook posts authenticate with the token itself.
     hook_token_hash = models.CharField(max_length=64, blank=True)
     # Totals from Claude Code's results; cost and per-model usage are cumulative there.

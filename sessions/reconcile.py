@@ -26,6 +26,7 @@ from . import services
 from .choices import ENDED_STATUSES, SessionStatus
 from .models import CleanupAction, Session
 from .workspaces import folders
+from .workspaces.agent_state import remove_agent_state
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +68,11 @@ def _uuid(name: str) -> uuid.UUID | None:
 
 
 def _sweep_workspaces(report: Report, *, actor: str, dry_run: bool, now) -> None:
-    folders = _workspace_folders()
-    ids = {session_id for _, _, session_id in folders if session_id}
+    found = _workspace_folders()
+    ids = {session_id for _, _, session_id in found if session_id}
     sessions = Session.objects.in_bulk(ids) if ids else {}
     retention = now - timedelta(hours=settings.WORKSPACE_RETENTION_HOURS)
-    for folder, org_id, session_id in folders:
+    for folder, org_id, session_id in found:
         session = sessions.get(session_id)
         if session is not None and session.organization_id != org_id:
             session = None  # a folder in the wrong organization's place belongs to no one
@@ -87,6 +88,8 @@ def _sweep_workspaces(report: Report, *, actor: str, dry_run: bool, now) -> None
 
 
 def _remove(folder: Path, *, session, org_id, actor: str, reason: str) -> None:
+    if org_id and _uuid(folder.name):
+        remove_agent_state(organization_id=org_id, session_id=_uuid(folder.name))
     if folders.remove_workspace(folder):
         services.record_cleanup(
             actor=actor,

@@ -20,6 +20,7 @@ from .live import feed
 from .models import CleanupAction, CleanupRecord, CommandLog, Session, SessionMessage
 from .validators import validate_agent_metadata, validate_project
 from .workspaces import folders
+from .workspaces.agent_state import remove_agent_state
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +43,15 @@ def create_session(
     metadata: dict | None = None,
 ) -> Session:
     """Create a session. A managed one is written as `preparing` and its first turn (which
-    prepares the workspace) is queued after commit; an attached one waits for its hooks."""
+    prepares the workspace) is queued after commit; an attached one waits for its hooks, and
+    its new hook token is on `session.new_hook_token`, the one time it can be read."""
     project = validate_project(
         project_type=project_type, github_repo=github_repo, local_path=local_path
     )
     metadata = validate_agent_metadata(metadata or {})
     managed = mode == SessionMode.MANAGED
     session_id, turn_id = uuid.uuid4(), uuid.uuid4() if managed else None
+    token = "" if managed else hook_tokens.new_token(session_id)
     with transaction.atomic():
         session = Session.objects.create(
             id=session_id,
@@ -62,7 +65,7 @@ def create_session(
             metadata=metadata,
             status=SessionStatus.PREPARING if managed else SessionStatus.PENDING,
             scripted_model=managed and settings.SCRIPTED_MODEL,
-            hook_token_hash=hook_tokens.token_hash(hook_tokens.derive_token(session_id)),
+            hook_token_hash=hook_tokens.token_hash(token) if token else "",
             current_turn=turn_id,
             **project,
         )
@@ -72,7 +75,28 @@ def create_session(
         if managed:
             transaction.on_commit(lambda: turns.request_turn(session.pk, turn_id, initial_prompt))
     logger.info("session created id=%s org=%s by=%s", session.pk, organization.slug, actor)
+    session.new_hook_token = token
     return session
+
+
+def rotate_hook_token(*, session: Session, actor: User) -> str:
+    """Give an attached session a new hook token; the old one stops working at once. The
+    new token is returned, the one time it can be read."""
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if locked.mode != SessionMode.ATTACHED:
+            raise SessionStateError(
+                "A managed session has no hook token: its runner records its events in-process."
+            )
+        if locked.status in (SessionStatus.STOPPED, SessionStatus.ERROR):
+            raise SessionStateError(
+                f"The session is {locked.status}; a new hook token could record nothing."
+            )
+        token = hook_tokens.new_token(locked.pk)
+        locked.hook_token_hash = hook_tokens.token_hash(token)
+        locked.save(update_fields=["hook_token_hash", "updated_at"])
+    logger.info("hook token of session %s rotated by %s", session.pk, actor)
+    return token
 
 
 def send_message(*, session: Session, actor: User, content: str) -> SessionMessage:
@@ -140,9 +164,11 @@ def _workspace_of(session: Session):
 
 
 def remove_session_workspace(*, session: Session, actor: str, reason: str) -> bool:
-    """Remove a session's workspace (if any) and record it; True if something went."""
+    """Remove a session's workspace (if any) and its Claude state (which only resumes in that
+    workspace), and record it; True if a workspace went."""
     path = _workspace_of(session)
     removed = folders.remove_workspace(path)
+    remove_agent_state(organization_id=session.organization_id, session_id=session.pk)
     if removed:
         record_cleanup(
             actor=actor,
@@ -238,6 +264,15 @@ def fail_session(*, session: Session, reason: str) -> Session:
         on_commit_publish_status(locked)
     logger.warning("session %s failed: %s", session.pk, reason)
     return locked
+
+
+def mark_unsandboxed(*, session: Session) -> None:
+    """Label a session whose Claude Code runs outside the jail (AGENT_SANDBOX auto or off);
+    the label stays: what ran unjailed could have seen the host."""
+    if not session.unsandboxed:
+        Session.objects.filter(pk=session.pk).update(unsandboxed=True)
+        session.unsandboxed = True
+        logger.warning("session %s runs Claude Code unsandboxed", session.pk)
 
 
 def record_heartbeat(*, session_id) -> str:

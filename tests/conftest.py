@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from sessions import services as session_services
+from sessions.agent.jail import sandbox
 from sessions.models import Session
 from tenants.choices import Role
 from tenants.models import Organization, User
@@ -92,13 +93,16 @@ def project_root(tmp_path, settings):
 
 @pytest.fixture(autouse=True)
 def _required_services(request):
-    """Tests that need PostgreSQL or Redis skip where those are absent (a laptop with no
-    services) but fail in CI, which sets REQUIRE_SERVICES=1: never a silent skip there."""
+    """Tests that need PostgreSQL, Redis or bubblewrap skip where those are absent (a laptop
+    with no services) but fail in CI, which sets REQUIRE_SERVICES=1: never a silent skip
+    there."""
     from django.conf import settings
 
     available = {
         "postgres": settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
         "redis": bool(settings.REDIS_URL),
+        "bubblewrap": request.node.get_closest_marker("bubblewrap") is None
+        or sandbox.unavailable_reason() is None,
     }
     for service, present in available.items():
         if request.node.get_closest_marker(service) and not present:

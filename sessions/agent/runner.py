@@ -1,6 +1,7 @@
 """The agent runner: one turn of a managed session with claude-agent-sdk.
 
-The turn runs Claude Code with `cwd` set to the workspace. Its hook callbacks and the message
+The turn runs Claude Code in the session's jail (`jail/`), with the workspace as its working
+directory and an environment built from an allow-list (`setup`). Its hook callbacks and the message
 stream (assistant text, the final result) all go to `ingest()`. A watcher beats the session's
 heartbeat and interrupts the turn when the session is stopped; `maxDuration` bounds it.
 Whatever goes wrong ends the session in `error` with the reason: never stuck in `running`.
@@ -9,9 +10,12 @@ Whatever goes wrong ends the session in `error` with the reason: never stuck in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import tempfile
 from collections import deque
 from dataclasses import asdict, is_dataclass
+from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from claude_agent_sdk import (
@@ -29,7 +33,8 @@ from .. import services
 from ..choices import SessionStatus
 from ..ingest import ASSISTANT_MESSAGE, TURN_RESULT, ingest
 from ..models import Session
-from .model_backend import model_env
+from . import setup
+from .jail import egress, sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +49,9 @@ SDK_HOOK_EVENTS = (
     "PreCompact",
     "Notification",
 )
-# Settings the agent's tools must never see (the SDK passes our environment on to the CLI).
-SCRUBBED_ENV = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+
+
+PIPE_CLOSE_GRACE = 0.05  # seconds
 
 
 class TurnFailed(Exception):
@@ -58,6 +64,13 @@ def run_turn(session_id, turn_id, prompt: str | None) -> None:
         logger.info("turn %s of session %s is not ours to run", turn_id, session_id)
         return
     session = Session.objects.get(pk=session_id)
+    try:
+        jailed = sandbox.should_jail()
+    except sandbox.SandboxUnavailable as exc:
+        services.abandon_turn(session=session, actor="runner", reason=str(exc))
+        return
+    if not jailed:
+        services.mark_unsandboxed(session=session)
     if session.status == SessionStatus.PREPARING:
         session = services.prepare_session_workspace(session=session)
         if session.status != SessionStatus.PREPARING:
@@ -72,7 +85,7 @@ def run_turn(session_id, turn_id, prompt: str | None) -> None:
         logger.info("session %s is %s; turn not run", session.pk, session.status)
         return
     try:
-        asyncio.run(_run(session, prompt))
+        asyncio.run(_run(session, prompt, jailed=jailed))
     except Exception as exc:
         logger.exception("turn of session %s failed", session.pk)
         services.fail_session(session=session, reason=_reason(exc))
@@ -88,22 +101,34 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-async def _run(session: Session, prompt: str) -> None:
+async def _run(session: Session, prompt: str, *, jailed: bool) -> None:
     stderr: deque[str] = deque(maxlen=20)
-    options = build_options(session, stderr)
     limit = session.metadata.get("maxDuration") or settings.AGENT_MAX_DURATION
-    try:
-        async with ClaudeSDKClient(options=options) as client:
-            watcher = asyncio.create_task(_watch(session.pk, client))
-            try:
-                await asyncio.wait_for(_converse(session, client, prompt), timeout=limit)
-            finally:
-                watcher.cancel()
-    except TimeoutError:
-        raise
-    except Exception as exc:
-        tail = " | ".join(stderr)
-        raise TurnFailed(f"{exc}{' | stderr: ' + tail if tail else ''}") from exc
+    # The turn's private folder on the host: the jail's stub /etc files and its sockets out.
+    with tempfile.TemporaryDirectory(prefix="agent-turn-") as run_dir:
+        agent, options = build_options(session, stderr, jailed=jailed, run_dir=Path(run_dir))
+        try:
+            async with _ways_out(agent), ClaudeSDKClient(options=options) as client:
+                watcher = asyncio.create_task(_watch(session.pk, client))
+                try:
+                    await asyncio.wait_for(_converse(session, client, prompt), timeout=limit)
+                finally:
+                    watcher.cancel()
+        except TimeoutError:
+            raise
+        except Exception as exc:
+            tail = " | ".join(stderr)
+            raise TurnFailed(f"{exc}{' | stderr: ' + tail if tail else ''}") from exc
+        finally:
+            # The CLI's pipes finish closing in callbacks on this loop; let them run before
+            # asyncio.run closes it (the jail's chain of processes exits a little later).
+            await asyncio.sleep(PIPE_CLOSE_GRACE)
+
+
+def _ways_out(agent: setup.AgentSetup) -> contextlib.AbstractAsyncContextManager:
+    if not agent.jailed:
+        return contextlib.nullcontext()
+    return egress.serving(agent.sockets, model=agent.model_pipe, allowed=agent.allowed)
 
 
 async def _converse(session: Session, client: ClaudeSDKClient, prompt: str) -> None:
@@ -150,29 +175,24 @@ async def _watch(session_id, client: ClaudeSDKClient) -> None:
         await asyncio.sleep(settings.AGENT_HEARTBEAT_SECONDS)
 
 
-def build_options(session: Session, stderr: deque[str]) -> ClaudeAgentOptions:
+def build_options(
+    session: Session, stderr: deque[str], *, jailed: bool, run_dir: Path
+) -> tuple[setup.AgentSetup, ClaudeAgentOptions]:
     meta = session.metadata
     permission_mode = meta.get("permissionMode") or settings.AGENT_PERMISSION_MODE
-    env = {
-        **dict.fromkeys(SCRUBBED_ENV, ""),
-        **model_env(scripted=session.scripted_model),
-        "DISABLE_AUTOUPDATER": "1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "CLAUDE_CONFIG_DIR": str(settings.AGENT_CONFIG_DIR),
-    }
-    if settings.AGENT_API_MAX_RETRIES:
-        env["CLAUDE_CODE_MAX_RETRIES"] = settings.AGENT_API_MAX_RETRIES
-    if permission_mode == "bypassPermissions":
-        # Claude Code refuses it as root unless told it runs in a sandbox.
-        env["IS_SANDBOX"] = "1"
-    return ClaudeAgentOptions(
+    agent = setup.prepare(session, jailed=jailed, run_dir=run_dir, permission_mode=permission_mode)
+    return agent, ClaudeAgentOptions(
         cwd=session.project_path,
+        # The SDK starts the launcher in place of the CLI, which drops the server's environment
+        # (the SDK passes it on) and starts the jail.
+        cli_path=str(sandbox.launcher_path()),
+        env=sandbox.launch_environment(agent.launch),
         permission_mode=permission_mode,
         allowed_tools=meta.get("allowedTools") or list(settings.AGENT_ALLOWED_TOOLS),
         model=meta.get("model") or settings.AGENT_MODEL or None,
         max_turns=meta.get("maxTurns") or settings.AGENT_MAX_TURNS,
+        # Only what the runner itself learned from this session's own turn results.
         resume=session.agent_session_id or None,
-        env=env,
         hooks=_hooks(session),
         stderr=stderr.append,
     )

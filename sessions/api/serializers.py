@@ -45,6 +45,7 @@ class SessionSerializer(StrictModelSerializer):
             "metadata",
             "agent_session_id",
             "scripted_model",
+            "unsandboxed",
             "model_backend",
             "num_turns",
             "input_tokens",
@@ -96,7 +97,9 @@ class CommandLogSerializer(serializers.ModelSerializer):
 
 class SessionCreatedSerializer(SessionSerializer):
     hook_token = serializers.CharField(
-        read_only=True, help_text="Shown at creation and by hook-config; stored hashed."
+        read_only=True,
+        help_text="An attached session's hook token, shown this once (stored hashed); empty "
+        "for a managed session. Rotate it through hook-config to get a new one.",
     )
 
     class Meta(SessionSerializer.Meta):
@@ -109,7 +112,11 @@ class FollowUpSerializer(StrictSerializer):
 
 class HookConfigSerializer(serializers.Serializer):
     session = serializers.UUIDField()
-    token = serializers.CharField()
-    url = serializers.URLField()
-    http_settings = serializers.DictField()
-    command_settings = serializers.DictField()
+    managed = serializers.BooleanField()
+    note = serializers.CharField(help_text="Why there is no token or no block, and what to do.")
+    token = serializers.CharField(
+        required=False, help_text="Filled only in the answer of rotate: shown once."
+    )
+    url = serializers.URLField(required=False)
+    http_settings = serializers.DictField(required=False)
+    command_settings = serializers.DictField(required=False)

@@ -4,6 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from tenants.api.permissions import CanControlOrReadOnly, CanControlSessions
@@ -11,7 +12,6 @@ from tenants.idempotency import idempotent
 
 from .. import selectors, services
 from ..hooks import config as hook_config
-from ..hooks import tokens as hook_tokens
 from ..models import CommandLog, SessionMessage
 from .filters import SessionFilter
 from .pagination import SeqCursor, seq_page
@@ -47,6 +47,10 @@ def _page_schema(name: str, item):
             "has_more": serializers.BooleanField(),
         },
     )
+
+
+def _public_url(request) -> str:
+    return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
 
 
 class SessionViewSet(
@@ -88,8 +92,8 @@ class SessionViewSet(
                 status=status.HTTP_400_BAD_REQUEST,
             )
         response = super().create(request, *args, **kwargs)
-        # The hook token is shown here and by hook-config; only its hash is stored.
-        response.data["hook_token"] = hook_tokens.derive_token(response.data.serializer.instance.pk)
+        # The one time an attached session's hook token is shown; only its hash is stored.
+        response.data["hook_token"] = response.data.serializer.instance.new_hook_token
         return response
 
     @extend_schema(request=SessionUpdateSerializer, responses={200: SessionSerializer})
@@ -149,17 +153,26 @@ class SessionViewSet(
     )
     def hook_config(self, request, pk=None):
         session = self.get_object()
-        token = hook_tokens.derive_token(session.pk)
-        base_url = settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
-        return Response(
-            {
-                "session": session.pk,
-                "token": token,
-                "url": f"{base_url}/api/hooks/",
-                "http_settings": hook_config.http_settings(base_url=base_url, token=token),
-                "command_settings": hook_config.command_settings(base_url=base_url, token=token),
-            }
+        return Response(hook_config.describe(session=session, base_url=_public_url(request)))
+
+    @extend_schema(request=None, responses={200: HookConfigSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="hook-config/rotate",
+        permission_classes=[CanControlSessions],
+    )
+    def rotate_hook_token(self, request, pk=None):
+        """A new hook token for an attached session (admins and the session's creator); the
+        old one stops working. The answer is the one time the new token is shown."""
+        session = self.get_object()
+        if not (request.user.is_org_admin or session.created_by_id == request.user.pk):
+            raise PermissionDenied("Only organization admins and the session's creator may.")
+        token = services.rotate_hook_token(session=session, actor=request.user)
+        described = hook_config.describe(
+            session=session, base_url=_public_url(request), token=token
         )
+        return Response(described)
 
     @extend_schema(
         parameters=CURSOR_PARAMETERS,

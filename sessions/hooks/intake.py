@@ -13,13 +13,21 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from ..ingest import INTERNAL_EVENTS, IngestError, ingest
+from ..choices import SessionMode, SessionStatus
+from ..ingest import INTERNAL_EVENTS, IngestError, ingest, pre_tool_use_answer
 from ..models import Session
+from ..policies import Decision
 from . import tokens as hook_tokens
 
 # What the hook path reads of a session (ingest locks and reloads it to write).
 HOOK_FIELDS = ("id", "organization_id", "hook_token_hash", "mode", "status")
 AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="hooks"'}
+MANAGED_REFUSAL = (
+    "This is a managed session: its runner records its events in-process, and hook posts "
+    "into it are refused. Attach your own Claude Code to an attached session instead."
+)
+# Once a session is over, its token records nothing more.
+CLOSED_STATUSES = (SessionStatus.STOPPED, SessionStatus.ERROR)
 
 
 @dataclass
@@ -48,6 +56,8 @@ def receive_hook(
         if expected_session and expected_session not in (str(session.pk), session.pk.hex):
             raise HookRefused(403, "This hook token belongs to another session.")
         payload = parse(body, default_event)
+        if session.status in CLOSED_STATUSES:
+            return _closed_answer(session, payload)
         result = ingest(session=session, payload=payload, event_id=event_id[:100])
     except HookRefused as refused:
         return refused.answer
@@ -72,9 +82,22 @@ def authenticate(authorization: str) -> Session:
         if session_id
         else None
     )
+    if session is not None and session.mode == SessionMode.MANAGED:
+        raise HookRefused(403, MANAGED_REFUSAL)
     if session is None or not hook_tokens.matches(token, session.hook_token_hash):
         raise HookRefused(401, "Invalid hook token.", AUTHENTICATE)
     return session
+
+
+def _closed_answer(session: Session, payload: dict) -> HookAnswer:
+    """A stopped or failed session records nothing more. Its Claude Code is still told no in
+    its own format when it asks to run a tool: it ignores the body of a non-2xx answer and
+    would run the tool."""
+    reason = f"The session is {session.status} in claude-orchestrator."
+    if payload.get("hook_event_name") == "PreToolUse":
+        denial = Decision(allow=False, reason=f"{reason} No more tool calls.", policy="closed")
+        return HookAnswer(200, pre_tool_use_answer(denial))
+    return HookAnswer(403, {"detail": f"{reason} Its hook token no longer records events."})
 
 
 def parse(body: bytes, default_event: str = "") -> dict:

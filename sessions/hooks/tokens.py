@@ -1,24 +1,25 @@
-"""Hook tokens: how an external Claude Code proves which session it reports to.
+"""Hook tokens: how an attached Claude Code proves which session it reports to.
 
-A token is `<session id hex>.<mac>`, the mac derived from SECRET_KEY, so the server can show
-it again (hook-config) without storing it; only its sha256 is stored, and a presented token
-is checked against that hash in constant time.
+A token is `<session id hex>.<random secret>`. The secret is random per session, so no server
+key can forge one; the token is shown once (when the session is created and when it is
+rotated) and only its sha256 is stored. The id prefix finds the session by primary key and
+the hash is compared in constant time. Managed sessions have no token: their events come
+from their own runner, in-process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import uuid
 
-from django.conf import settings
+# What a hook-config block shows in place of a token it cannot show again.
+PLACEHOLDER = "<hook token>"
 
 
-def derive_token(session_id: uuid.UUID) -> str:
-    mac = hmac.new(
-        settings.SECRET_KEY.encode(), f"hook-token:{session_id}".encode(), hashlib.sha256
-    ).hexdigest()
-    return f"{session_id.hex}.{mac}"
+def new_token(session_id: uuid.UUID) -> str:
+    return f"{session_id.hex}.{secrets.token_urlsafe(32)}"
 
 
 def token_hash(token: str) -> str:
@@ -26,8 +27,8 @@ def token_hash(token: str) -> str:
 
 
 def session_id_of(token: str) -> uuid.UUID | None:
-    head, _, mac = token.partition(".")
-    if not mac:
+    head, _, secret = token.partition(".")
+    if not secret:
         return None
     try:
         return uuid.UUID(hex=head)

@@ -24,7 +24,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .. import selectors, services
 from ..choices import ENDED_STATUSES, SessionMode, SessionStatus
 from ..hooks import config as hook_config
-from ..hooks import tokens as hook_tokens
 from ..models import CommandLog, Session, SessionMessage
 from .forms import FollowUpForm, NewSessionForm, SessionFilterForm, StopForm
 
@@ -107,6 +106,9 @@ def session_new(request: HttpRequest) -> HttpResponse:
     form = NewSessionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         session = _create(request, form)
+        if session is not None and session.new_hook_token:
+            # The one time an attached session's token can be shown: show it now.
+            return _render_hook_config(request, session, token=session.new_hook_token)
         if session is not None:
             return redirect("sessions:detail", session_id=session.pk)
     status = 400 if form.errors else 200
@@ -278,26 +280,32 @@ def session_stop(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     return redirect("sessions:detail", session_id=session.pk)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @dashboard_login_required
 def session_hook_config(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
-    """What to paste into `.claude/settings.json` to attach a Claude Code; it holds the
-    session's hook token, so only those who may control the session see it."""
+    """What to paste into `.claude/settings.json` to attach a Claude Code. The token is shown
+    only right after it is issued: POST here rotates it (admins and the session's creator)."""
     _require_control(request)
     session = selectors.get_session_for(request.user, session_id)
-    token = hook_tokens.derive_token(session.pk)
+    if request.method == "GET":
+        return _render_hook_config(request, session)
+    if not (request.user.is_org_admin or session.created_by_id == request.user.pk):
+        raise PermissionDenied("Only organization admins and the session's creator may.")
+    try:
+        token = services.rotate_hook_token(session=session, actor=request.user)
+    except services.SessionStateError as exc:
+        messages.error(request, str(exc))
+        return redirect("sessions:hook-config", session_id=session.pk)
+    return _render_hook_config(request, session, token=token)
+
+
+def _render_hook_config(request: HttpRequest, session: Session, token: str = "") -> HttpResponse:
     base_url = settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
-    return render(
-        request,
-        "sessions/session_hook_config.html",
-        {
-            "session": session,
-            "hooks_url": f"{base_url}{reverse('api-hooks')}",
-            "http_settings": json.dumps(
-                hook_config.http_settings(base_url=base_url, token=token), indent=2
-            ),
-            "command_settings": json.dumps(
-                hook_config.command_settings(base_url=base_url, token=token), indent=2
-            ),
-        },
-    )
+    config = hook_config.describe(session=session, base_url=base_url, token=token)
+    blocks = {
+        key: json.dumps(config[key], indent=2)
+        for key in ("http_settings", "command_settings")
+        if key in config
+    }
+    context = {"session": session, "config": config, "hooks_url": config.get("url", ""), **blocks}
+    return render(request, "sessions/session_hook_config.html", context)

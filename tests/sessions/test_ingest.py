@@ -191,3 +191,17 @@ def receive(layer, channel: str, timeout: float = 2) -> dict:
         return await asyncio.wait_for(layer.receive(channel), timeout)
 
     return async_to_sync(one)()["event"]
+
+
+def test_a_hook_payload_never_sets_a_managed_sessions_resume_id(member, hooks):
+    session = new_session(member)
+    assert session.agent_session_id == ""
+    ingest(session=session, payload={**hooks["PostToolUse"], "session_id": "someone-elses"})
+    session.refresh_from_db()
+    assert session.agent_session_id == ""  # only the runner's own turn result sets it
+
+
+def test_an_attached_session_learns_its_claude_session_id_for_display(attached, hooks):
+    ingest(session=attached, payload={**hooks["Stop"], "session_id": "claude-123"})
+    attached.refresh_from_db()
+    assert attached.agent_session_id == "claude-123"

@@ -163,10 +163,11 @@ def attach(client, **project: str) -> dict[str, Any]:
 
 
 def fetch_hook_config(base_url: str, session_id: str, user: User) -> dict[str, Any]:
-    """Over real HTTP, so the settings name the address Claude Code can reach."""
+    """A new token and the blocks that carry it (the only answer that shows a token again),
+    over real HTTP, so the settings name the address Claude Code can reach."""
     key = Token.objects.get_or_create(user=user)[0].key
-    response = httpx.get(
-        f"{base_url}/api/sessions/{session_id}/hook-config/",
+    response = httpx.post(
+        f"{base_url}/api/sessions/{session_id}/hook-config/rotate/",
         headers={"Authorization": f"Token {key}"},
         trust_env=False,
     )
@@ -237,7 +238,7 @@ def install_hooks(
 ) -> None:
     """The session's `kind` hooks into the project's .claude/settings.json."""
     config = fetch_hook_config(live_server.url, attached["id"], member)
-    assert config["token"] == attached["hook_token"]
+    assert config["token"] and config["token"] != attached["hook_token"]
     write_settings(project / ".claude" / "settings.json", config[f"{kind}_settings"])
 
 

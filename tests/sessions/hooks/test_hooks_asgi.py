@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from orchestrator.asgi import application
-from sessions.hooks.tokens import derive_token
 from sessions.models import CommandLog
 from tests.sessions.conftest import captured
 
@@ -37,7 +36,7 @@ def both(path: str, body: bytes, headers: dict) -> tuple[httpx.Response, httpx.R
 )
 def test_lean_route_and_view_agree(attached, member, settings, case):
     settings.HOOK_MAX_BODY_BYTES = 4000
-    token = derive_token(attached.pk)
+    token = attached.new_hook_token
     payload = captured()["Stop"]
     body, headers, path = (
         json.dumps(payload).encode(),
@@ -76,7 +75,7 @@ def test_tool_complete_alias_on_the_lean_route(attached):
             return await c.post(
                 "/api/hooks/tool-complete",
                 json=payload,
-                headers={"Authorization": f"Bearer {derive_token(attached.pk)}"},
+                headers={"Authorization": f"Bearer {attached.new_hook_token}"},
             )
 
     assert asyncio.run(post()).status_code == 200

@@ -25,7 +25,6 @@ from rest_framework.authtoken.models import Token
 from orchestrator.asgi import application
 from sessions import services
 from sessions.choices import SessionMode
-from sessions.hooks import tokens as hook_tokens
 from sessions.live import feed as live
 from sessions.models import Session
 
@@ -132,7 +131,7 @@ class Hooks:
 
     def __init__(self, base_url: str, session: Session):
         self.url = f"{base_url}/api/hooks/"
-        self.headers = {"Authorization": f"Bearer {hook_tokens.derive_token(session.pk)}"}
+        self.headers = {"Authorization": f"Bearer {session.new_hook_token}"}
         self.payloads = hook_payloads()
 
     def post(self, name: str, **changes) -> dict:

@@ -12,6 +12,7 @@ from django.test import Client
 
 from sessions import services
 from sessions.choices import Direction, SessionMode, SessionStatus
+from sessions.hooks import tokens as hook_tokens
 from sessions.models import Session, SessionMessage
 from sessions.web import views
 from tests.conftest import PASSWORD
@@ -256,7 +257,8 @@ def test_member_creates_an_attached_local_session(web, member, project_root):
         ),
     )
     session = Session.objects.get()
-    assert response.status_code == 302
+    # The answer is the hook configuration with the new token: the one time it is shown.
+    assert response.status_code == 200 and "data-token-shown" in response.content.decode()
     assert session.mode == SessionMode.ATTACHED and session.status == SessionStatus.PENDING
     assert session.local_path == str(project_root / "app") and session.github_repo == ""
 
@@ -509,8 +511,27 @@ def test_attached_session_links_its_hook_configuration(web, member):
     assert page.status_code == 200
     text = page.content.decode()
     assert "http://testserver/api/hooks/" in text
-    assert session.pk.hex in text  # the token starts with the session id
+    assert "&lt;hook token&gt;" in text and session.new_hook_token not in text
     assert "claude-orchestrator-hook" in text
+
+
+def test_a_new_token_is_shown_once_on_the_hook_configuration_page(web, member):
+    session = make_session(member, mode=SessionMode.ATTACHED)
+    page = web(member).post(f"/sessions/{session.pk}/hook-config/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "data-token-shown" in text and session.pk.hex in text
+    session.refresh_from_db()
+    token = text.split("Bearer ")[1].split("&quot;")[0]
+    assert hook_tokens.matches(token, session.hook_token_hash)
+
+
+def test_creating_an_attached_session_shows_its_token_once(web, member):
+    page = web(member).post(
+        "/sessions/new/",
+        {"name": "mine", "mode": "attached", "project_type": "github", "github_repo": "a/b"},
+    )
+    assert page.status_code == 200 and "data-token-shown" in page.content.decode()
 
 
 def test_managed_session_has_no_hook_configuration_link(web, member):
