@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +31,7 @@ class Results:
     decisions: list[hooks.DecisionRow] = field(default_factory=list)
     # Session start by jail mode ("off", then "required" when bubblewrap works here).
     starts: dict[str, start.StartSummary] = field(default_factory=dict)
+    jail_probe: dict[str, float] = field(default_factory=dict)  # median ms by mode
     start_server: str = ""
     repo_build_seconds: float = 0.0
     background_load: float = 0.0
@@ -144,6 +147,15 @@ def _run_starts(kind, env: dict, tmp: Path, token: str, repo: Path, args, result
             results.starts[mode] = start.measure_start(api, repo, runs=args.start_runs)
             api.close()
     results.start_server = kind.label
+    progress("the jail's own start cost ...")
+    probe = subprocess.run(
+        [sys.executable, "-m", "bench.jail_probe", "21"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    results.jail_probe = json.loads(probe.stdout)
 
 
 def sandbox_usable() -> bool:
@@ -229,6 +241,13 @@ def render(results: Results) -> str:
             "  prepare = started_at - created_at (workspace clone); agent->1st tool = first "
             "CommandLog created_at - started_at (CLI start, model, Bash run)",
         ]
+    if "jailed" in results.jail_probe:
+        plain, jailed = results.jail_probe["unjailed"], results.jail_probe["jailed"]
+        lines.append(
+            f"  the jail's own start cost: `claude --version` through the launcher {jailed:.0f} ms "
+            f"jailed against {plain:.0f} ms unjailed (+{jailed - plain:.0f} ms, median of 21, "
+            "alternated)"
+        )
     if {"off", "required"} <= results.starts.keys():
         floor = results.starts["off"].median("agent_to_first_tool_ms")
         jailed = results.starts["required"].median("agent_to_first_tool_ms")
