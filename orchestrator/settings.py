@@ -70,6 +70,7 @@ AGENT_CONFIG_DIR = Path(env.str("AGENT_CONFIG_DIR", default=str(DATA_DIR / "clau
 # The agent's jail: `required` refuses a turn without it, `auto` jails when bubblewrap can and
 # labels the session unsandboxed otherwise, `off` never jails (labelled the same way).
 AGENT_SANDBOX = env.str("AGENT_SANDBOX", default="auto" if DEBUG else "required")
+AGENT_BWRAP = env.str("AGENT_BWRAP", default="bwrap")  # the bubblewrap program, or its path
 if AGENT_SANDBOX not in ("required", "auto", "off"):
     raise ImproperlyConfigured("AGENT_SANDBOX must be required, auto or off.")
 # host[:port] the jailed agent may open a tunnel to, beside the model endpoint (port 443 if

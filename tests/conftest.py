@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -77,6 +78,19 @@ def client_for(user: User | None) -> APIClient:
 @pytest.fixture
 def api():
     """`api(user)` is an API client logged in as that user; `api(None)` is anonymous."""
+    return client_for
+
+
+@pytest.fixture
+def web():
+    """`web(user)` is a browser-like client logged in as that user; `web(None)` is anonymous."""
+
+    def client_for(user) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
     return client_for
 
 

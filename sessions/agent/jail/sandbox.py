@@ -80,13 +80,21 @@ def should_jail() -> bool:
     return False
 
 
-@functools.cache
 def unavailable_reason() -> str | None:
-    """Why bubblewrap cannot jail the agent on this machine, or None when it can (probed
-    once per process: a real jail running `true`)."""
-    bwrap = shutil.which("bwrap")
+    """Why bubblewrap cannot jail the agent on this machine, or None when it can."""
+    return _probe(settings.AGENT_BWRAP)
+
+
+def bwrap_path() -> str | None:
+    return shutil.which(settings.AGENT_BWRAP)
+
+
+@functools.cache
+def _probe(bwrap_setting: str) -> str | None:
+    """Probed once per process and setting: a real jail running `true`."""
+    bwrap = shutil.which(bwrap_setting)
     if bwrap is None:
-        return "bubblewrap (bwrap) is not installed"
+        return f"bubblewrap ({bwrap_setting}) is not installed"
     if not Path(JAIL_PYTHON).exists():
         return f"{JAIL_PYTHON} (the jail's init) is missing"
     probe = [bwrap, "--unshare-all", "--uid", str(AGENT_UID), *_usr_arguments(), "--", "true"]
@@ -111,7 +119,7 @@ def launch_spec(spec: JailSpec | None, *, env: dict[str, str] | None = None) -> 
     for forward in spec.forwards:
         command += ["--forward", f"{forward.port}={JAIL_RUN}/{forward.socket_name}"]
     return {
-        "bwrap": shutil.which("bwrap"),
+        "bwrap": bwrap_path(),
         "bwrap_args": bwrap_arguments(spec),
         "command": [*command, "--", JAIL_CLI],
         "env": spec.env,

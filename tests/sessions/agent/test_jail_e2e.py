@@ -163,3 +163,27 @@ def test_a_resume_id_is_only_what_the_runner_learned(
     assert list(state.rglob(f"{ours.agent_session_id}.jsonl"))  # its transcript, its folder
     other = agent_state_path(organization_id=theirs.organization_id, session_id=theirs.pk)
     assert not list(other.rglob(f"{ours.agent_session_id}.jsonl"))
+
+
+def test_without_bubblewrap_auto_runs_and_labels_the_session_unsandboxed(
+    api, member, git_repo, agent_settings, web
+):
+    agent_settings.AGENT_SANDBOX = "auto"
+    agent_settings.AGENT_BWRAP = "/nonexistent/bwrap"
+    session = wait_for(ended(start(api(member), git_repo, "[scenario:bash_write]")), timeout=90)
+    assert session.status == SessionStatus.COMPLETED, session.status_reason
+    assert session.unsandboxed
+    assert api(member).get(f"/api/sessions/{session.pk}/").json()["unsandboxed"] is True
+    page = web(member).get(f"/sessions/{session.pk}/").content.decode()
+    assert "tag-unsandboxed" in page
+
+
+def test_without_bubblewrap_required_refuses_the_turn(api, member, git_repo, agent_settings):
+    agent_settings.AGENT_SANDBOX = "required"
+    agent_settings.AGENT_BWRAP = "/nonexistent/bwrap"
+    session = wait_for(ended(start(api(member), git_repo, "[scenario:bash_write]")), timeout=90)
+    assert session.status == SessionStatus.ERROR
+    assert "AGENT_SANDBOX=required" in session.status_reason
+    assert "bubblewrap" in session.status_reason
+    assert not CommandLog.objects.filter(session=session).exists()
+    assert not session.unsandboxed

@@ -20,19 +20,6 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def web():
-    """`web(user)` is a browser-like client logged in as that user; `web(None)` is anonymous."""
-
-    def client_for(user) -> Client:
-        client = Client()
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return client_for
-
-
 def make_session(user, **extra) -> Session:
     return services.create_session(
         organization=user.organization,
