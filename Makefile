@@ -16,10 +16,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The demo organization's local root; it must sit inside LOCAL_PROJECT_ROOTS.
+DEMO_PROJECTS ?= $(CURDIR)/demo-projects
+
 run: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bootstrap_demo --url http://$(HOST):$(PORT)
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=$${DEBUG:-1} LOCAL_PROJECT_ROOTS=$${LOCAL_PROJECT_ROOTS:-$(DEMO_PROJECTS)} $(BIN)/python manage.py bootstrap_demo --url http://$(HOST):$(PORT) --projects $(DEMO_PROJECTS)
+	DEBUG=$${DEBUG:-1} LOCAL_PROJECT_ROOTS=$${LOCAL_PROJECT_ROOTS:-$(DEMO_PROJECTS)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -39,6 +39,7 @@ def create_api_token(env: dict[str, str]) -> str:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connections
     from rest_framework.authtoken.models import Token
 
@@ -48,6 +49,12 @@ def create_api_token(env: dict[str, str]) -> str:
 
     organization, _ = Organization.objects.get_or_create(
         slug=BENCH_ORG, defaults={"name": "Benchmarks"}
+    )
+    # The session-start benchmark's repository is in the projects folder: grant it.
+    services.set_local_roots(
+        organization=organization,
+        actor=None,
+        roots=[str(root) for root in settings.LOCAL_PROJECT_ROOTS],
     )
     user = services.create_user(
         organization=organization,

@@ -6,11 +6,15 @@ layer and background work in the server process. Production sets DATABASE_URL an
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,18 +33,55 @@ if not SECRET_KEY:
     # Only ever used for local development: DEBUG on and no key given.
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 
+# Fernet keys (first encrypts, all decrypt: add a new key first, re-encrypt with
+# `manage.py rotate_field_encryption`, then drop the old one) for secrets kept in the
+# database, such as organizations' git credentials.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must be set when DEBUG is off "
+            '(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key())").'
+        )
+    # Development only: a key derived from the (development) SECRET_KEY.
+    FIELD_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(f"field-encryption:{SECRET_KEY}".encode()).digest()
+        ).decode()
+    ]
+try:
+    [Fernet(key) for key in FIELD_ENCRYPTION_KEYS]
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEYS holds a key that is not a Fernet key (32 url-safe base64 bytes)."
+    ) from exc
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 # The address Claude Code reaches this server at (hook-config); default: the request's.
 PUBLIC_URL = env.str("PUBLIC_URL", default="").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# The only folders a "local" session may copy its project from.
+# The operator's outer bound for local folders: each organization's own local roots (granted
+# in the admin or by a superuser through the API) must sit inside one of these.
 LOCAL_PROJECT_ROOTS = [Path(p).resolve() for p in env.list("LOCAL_PROJECT_ROOTS", default=[])]
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
 # Where "owner/name" repositories are cloned from (GitHub Enterprise or a mirror works too).
 GIT_BASE_URL = env.str("GIT_BASE_URL", default="https://github.com").rstrip("/")
+# The sources a session may clone (sessions/workspaces/sources.py): https on these hosts...
+GIT_ALLOWED_HOSTS = env.list(
+    "GIT_ALLOWED_HOSTS",
+    default=list(
+        dict.fromkeys(h for h in (urlsplit(GIT_BASE_URL).hostname, "github.com", "gitlab.com") if h)
+    ),
+)
+# ...whose every address is global, unless the host is listed here (a mirror on the LAN).
+GIT_ALLOWED_PRIVATE_HOSTS = env.list("GIT_ALLOWED_PRIVATE_HOSTS", default=[])
+# ...and file:// only inside these folders (never inside DATA_DIR, whatever is listed here).
+GIT_FILE_ROOTS = [Path(p).resolve() for p in env.list("GIT_FILE_ROOTS", default=[])]
+# A CA bundle git trusts instead of the system's (an internal CA); empty: the system's.
+GIT_CA_BUNDLE = env.str("GIT_CA_BUNDLE", default="")
 WORKSPACES_DIR = DATA_DIR / "workspaces"
 
 # Tool output kept per command log; the original size is recorded alongside.

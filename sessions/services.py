@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tenants import selectors as tenant_selectors
+from tenants.encryption import SecretUnreadable
 from tenants.models import Organization, User
 
 from . import signals, turns
@@ -21,6 +23,7 @@ from .models import CleanupAction, CleanupRecord, CommandLog, Session, SessionMe
 from .validators import validate_agent_metadata, validate_project
 from .workspaces import folders
 from .workspaces.agent_state import remove_agent_state
+from .workspaces.git import GitCredential
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +49,10 @@ def create_session(
     prepares the workspace) is queued after commit; an attached one waits for its hooks, and
     its new hook token is on `session.new_hook_token`, the one time it can be read."""
     project = validate_project(
-        project_type=project_type, github_repo=github_repo, local_path=local_path
+        organization=organization,
+        project_type=project_type,
+        github_repo=github_repo,
+        local_path=local_path,
     )
     metadata = validate_agent_metadata(metadata or {})
     managed = mode == SessionMode.MANAGED
@@ -126,6 +132,8 @@ def send_message(*, session: Session, actor: User, content: str) -> SessionMessa
 def prepare_session_workspace(*, session: Session) -> Session:
     """Make the workspace of a `preparing` session. On failure nothing stays on disk and the
     session ends in `error` with git's message."""
+    # Read now: the organization's roots or credential may have changed since creation.
+    organization = Organization.objects.get(pk=session.organization_id)
     try:
         path = folders.prepare_workspace(
             organization_id=session.organization_id,
@@ -135,8 +143,10 @@ def prepare_session_workspace(*, session: Session) -> Session:
             git_ref=session.git_ref,
             local_path=session.local_path,
             shallow=bool(session.metadata.get("shallow")),
+            local_roots=tenant_selectors.local_roots_of(organization),
+            credential=_git_credential_of(organization),
         )
-    except folders.WorkspaceError as exc:
+    except (folders.WorkspaceError, SecretUnreadable) as exc:
         reason = f"Workspace preparation failed: {exc}"
         # prepare_workspace removed whatever it had made; say so where operators look.
         record_cleanup(
@@ -157,6 +167,14 @@ def prepare_session_workspace(*, session: Session) -> Session:
             session=locked, actor="runner", reason="The session ended while it was prepared."
         )
     return locked
+
+
+def _git_credential_of(organization: Organization) -> GitCredential | None:
+    """The organization's own credential: no other organization's clone ever sees it."""
+    stored = tenant_selectors.git_credential_of(organization)
+    if stored is None:
+        return None
+    return GitCredential(host=stored.host, username=stored.username, token=stored.token)
 
 
 def _workspace_of(session: Session):

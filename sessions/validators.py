@@ -2,41 +2,63 @@
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from tenants.models import Organization
+from tenants.selectors import local_roots_of
 
 from .choices import ProjectType
 from .workspaces.paths import PathOutsideRoot, resolve_inside
-
-_OWNER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
-_GIT_URL = re.compile(r"^(?:(?:https?|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+)$")
+from .workspaces.sources import (
+    SERVER_FOLDERS_RULE,
+    SourceRefused,
+    check_git_source,
+    inside_server_folders,
+)
 
 
 def validate_github_repo(value: str) -> str:
-    value = value.strip()
-    if _OWNER_NAME.match(value) and not value.endswith((".", "..")):
-        return value
-    if _GIT_URL.match(value) and ".." not in value.split("/"):
-        return value
-    raise ValidationError({"github_repo": "Give the repository as owner/name or as a git URL."})
+    """owner/name or a URL that passes every source rule (sessions/workspaces/sources.py)."""
+    try:
+        check_git_source(value, require_resolution=False)
+    except SourceRefused as exc:
+        raise ValidationError({"github_repo": str(exc)}) from exc
+    return value.strip()
 
 
-def validate_local_path(value: str) -> str:
-    roots = settings.LOCAL_PROJECT_ROOTS
+def validate_local_path(value: str, *, organization: Organization) -> str:
+    """The resolved folder, if it lies inside one of the organization's own local roots."""
+    roots = local_roots_of(organization)
     if not roots:
         raise ValidationError(
-            {"local_path": "Local sessions are disabled: LOCAL_PROJECT_ROOTS is not set."}
+            {
+                "local_path": "Local sessions are disabled for this organization: an "
+                "operator has granted it no local roots (local roots rule)."
+            }
         )
     try:
-        return str(resolve_inside(value, roots))
+        resolved = resolve_inside(value, roots)
     except PathOutsideRoot as exc:
-        raise ValidationError({"local_path": str(exc)}) from exc
+        raise ValidationError(
+            {"local_path": f"Local roots rule: {exc} Use a folder under {_listed(roots)}."}
+        ) from exc
+    if inside_server_folders(resolved):
+        raise ValidationError({"local_path": SERVER_FOLDERS_RULE})
+    return str(resolved)
 
 
-def validate_project(*, project_type: str, github_repo: str, local_path: str) -> dict:
-    """The cleaned project fields for a session, or a ValidationError naming the field."""
+def _listed(roots: list[Path]) -> str:
+    return ", ".join(str(root) for root in roots)
+
+
+def validate_project(
+    *, organization: Organization, project_type: str, github_repo: str, local_path: str
+) -> dict:
+    """The cleaned project fields for a session, or a ValidationError naming the field.
+
+    Nothing is written before this passes: a refused source leaves no row and no folder."""
     if project_type == ProjectType.GITHUB:
         if not github_repo:
             raise ValidationError({"github_repo": "Required for a github session."})
@@ -48,7 +70,10 @@ def validate_project(*, project_type: str, github_repo: str, local_path: str) ->
             raise ValidationError({"local_path": "Required for a local session."})
         if github_repo:
             raise ValidationError({"github_repo": "Only for github sessions."})
-        return {"github_repo": "", "local_path": validate_local_path(local_path)}
+        return {
+            "github_repo": "",
+            "local_path": validate_local_path(local_path, organization=organization),
+        }
     raise ValidationError({"project_type": f"Unknown project type {project_type!r}."})
 
 

@@ -1,18 +1,125 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 
+from . import services
 from .models import IdempotencyKey, Organization, User
+from .validators import validate_git_credential, validate_local_roots
+
+
+class OrganizationForm(forms.ModelForm):
+    """Local roots and the git credential go through the services' rules, not straight to
+    the model: a root outside LOCAL_PROJECT_ROOTS is a form error, a token is never shown."""
+
+    local_roots_text = forms.CharField(
+        label="Local roots",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One folder per line, each inside LOCAL_PROJECT_ROOTS; this organization's "
+        "local sessions may use only folders under them. Empty: no local sessions.",
+    )
+    git_token = forms.CharField(
+        label="New git token",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="For this organization's private repositories. Stored encrypted and never "
+        "shown again; leave empty to keep the current one.",
+    )
+    git_username = forms.CharField(
+        label="Git user name", required=False, initial=services.DEFAULT_GIT_USERNAME
+    )
+    git_host = forms.CharField(
+        label="Git host",
+        required=False,
+        help_text="One of GIT_ALLOWED_HOSTS; empty: the host of GIT_BASE_URL.",
+    )
+    clear_git_credential = forms.BooleanField(label="Remove the git credential", required=False)
+
+    class Meta:
+        model = Organization
+        fields = ["name", "slug", "settings"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["local_roots_text"].initial = "\n".join(self.instance.local_roots)
+            self.fields["git_username"].initial = (
+                self.instance.git_credential_username or services.DEFAULT_GIT_USERNAME
+            )
+            self.fields["git_host"].initial = self.instance.git_credential_host
+
+    def clean_local_roots_text(self) -> list[str]:
+        lines = self.cleaned_data["local_roots_text"].splitlines()
+        roots = [line.strip() for line in lines if line.strip()]
+        try:
+            return validate_local_roots(roots)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["local_roots"]) from None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("git_token"):
+            try:
+                validate_git_credential(
+                    token=data["git_token"],
+                    username=data.get("git_username") or services.DEFAULT_GIT_USERNAME,
+                    host=data.get("git_host", ""),
+                )
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    self.add_error(f"git_{field}", messages)
+        return data
 
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "created_at"]
+    form = OrganizationForm
+    list_display = ["name", "slug", "has_git_credential", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     date_hierarchy = "created_at"
-    readonly_fields = ["id", "created_at"]
+    readonly_fields = ["id", "created_at", "has_git_credential"]
+    fieldsets = [
+        (None, {"fields": ["id", "name", "slug", "settings", "created_at"]}),
+        ("Sources", {"fields": ["local_roots_text"]}),
+        (
+            "Git credential",
+            {
+                "fields": [
+                    "has_git_credential",
+                    "git_token",
+                    "git_username",
+                    "git_host",
+                    "clear_git_credential",
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(boolean=True, description="Git credential set")
+    def has_git_credential(self, obj: Organization) -> bool:
+        return obj.has_git_credential
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        if "local_roots_text" in form.changed_data:
+            services.set_local_roots(
+                organization=obj, actor=request.user, roots=data["local_roots_text"]
+            )
+        if data.get("clear_git_credential"):
+            services.clear_git_credential(organization=obj, actor=request.user)
+        elif data.get("git_token"):
+            services.set_git_credential(
+                organization=obj,
+                actor=request.user,
+                token=data["git_token"],
+                username=data.get("git_username") or services.DEFAULT_GIT_USERNAME,
+                host=data.get("git_host", ""),
+            )
 
 
 @admin.register(User)

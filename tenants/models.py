@@ -14,6 +14,14 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     settings = models.JSONField(default=dict, blank=True)
+    # Folders this organization's local sessions may use, each inside LOCAL_PROJECT_ROOTS;
+    # granted by operators (tenants.services.set_local_roots), none by default.
+    local_roots = models.JSONField(default=list, blank=True)
+    # The organization's git token for private repositories, Fernet-encrypted
+    # (tenants/encryption.py); never shown again once set. Host and user name are not secret.
+    git_credential_encrypted = models.TextField(blank=True, editable=False)
+    git_credential_host = models.CharField(max_length=253, blank=True)
+    git_credential_username = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -21,6 +29,10 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def has_git_credential(self) -> bool:
+        return bool(self.git_credential_encrypted)
 
 
 class User(AbstractUser):

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from sessions import services as session_services
 from sessions.agent.jail import sandbox
 from sessions.models import Session
+from tenants import services as tenant_services
 from tenants.choices import Role
 from tenants.models import Organization, User
 
@@ -95,13 +96,16 @@ def web():
 
 
 @pytest.fixture
-def project_root(tmp_path, settings):
-    """A folder local sessions may use, set as the only LOCAL_PROJECT_ROOTS entry."""
+def project_root(tmp_path, settings, org):
+    """A folder the organization's local sessions may use: the only LOCAL_PROJECT_ROOTS
+    entry (the operator's bound) and the organization's one local root (its grant)."""
     root = tmp_path / "projects"
     (root / "app").mkdir(parents=True)
     (root / "app" / "README.md").write_text("hello\n")
     settings.LOCAL_PROJECT_ROOTS = [root.resolve()]
     settings.DATA_DIR = tmp_path / "data"
+    tenant_services.set_local_roots(organization=org, actor=None, roots=[str(root)])
+    org.refresh_from_db()
     return root.resolve()
 
 

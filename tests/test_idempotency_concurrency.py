@@ -55,7 +55,7 @@ def test_fifty_concurrent_posts_with_one_key_create_one_session(member, tmp_path
     token, _ = Token.objects.get_or_create(user=member)
     # A real ASGI server process (the test process's live_server has a tiny listen backlog).
     # Its sessions' first turns fail fast on an unreachable repository; that is not the point.
-    env = {"GIT_BASE_URL": "file:///nonexistent", "AGENT_DISPATCH": "thread"}
+    env = {"GIT_BASE_URL": "https://git.invalid", "AGENT_DISPATCH": "thread"}
     with running_server(tmp_path / "server.log", env=env) as server:
         answers = burst(f"{server.url}/api/sessions/", token.key, 50)
         changed = post(

@@ -33,7 +33,7 @@ class NewSessionForm(forms.Form):
         label="Local folder",
         max_length=1000,
         required=False,
-        help_text="A folder inside one of the server's allowed project roots.",
+        help_text="A folder inside one of your organization's local roots.",
     )
     initial_prompt = forms.CharField(
         label="Initial prompt",

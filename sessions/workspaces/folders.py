@@ -12,23 +12,25 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 
 from ..choices import ProjectType
-from ..validators import validate_github_repo
+from .git import Git, GitCredential, GitError
 from .paths import PathOutsideRoot, resolve_inside
+from .sources import (
+    SERVER_FOLDERS_RULE,
+    HostUnresolvable,
+    SourceRefused,
+    check_git_source,
+    inside_server_folders,
+)
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_GIT_TIMEOUT = 600  # seconds; a large repository over a slow link needs minutes
-_STDERR_LIMIT = 1000  # characters of git's stderr kept in a user-visible message
 _LOOKS_LIKE_SHA = re.compile(r"^[0-9a-fA-F]{4,64}$")
-_URL_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 _ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -48,19 +50,6 @@ def workspace_path(*, organization_id, session_id) -> Path:
     return path
 
 
-def repository_url(github_repo: str) -> str:
-    """The clone URL: "owner/name" under GIT_BASE_URL; a git URL is returned as it is."""
-    try:
-        value = validate_github_repo(github_repo)
-    except ValidationError as exc:
-        raise WorkspaceError(f"Cannot clone {github_repo!r}: {_first_message(exc)}") from exc
-    # owner/name can hold neither ':' nor '@'; every URL form the validator accepts does.
-    if ":" in value:
-        return value
-    name = value.removesuffix(".git")
-    return f"{settings.GIT_BASE_URL}/{name}.git"
-
-
 def prepare_workspace(
     *,
     organization_id,
@@ -70,8 +59,14 @@ def prepare_workspace(
     git_ref: str = "",
     local_path: str = "",
     shallow: bool = False,
+    local_roots: Sequence[Path] = (),
+    credential: GitCredential | None = None,
 ) -> Path:
     """Create the session's workspace and return its path.
+
+    The source is checked again here, whatever was checked when the session was created:
+    the organization's `local_roots` may have shrunk, and DNS may answer differently now.
+    `credential` (the organization's) is used only when the source is on its host.
 
     On any failure whatever this call created is removed again and WorkspaceError is raised,
     so a retried session starts from a clean slate.
@@ -80,12 +75,20 @@ def prepare_workspace(
     if project_type not in (ProjectType.GITHUB, ProjectType.LOCAL):
         raise WorkspaceError(f"Unknown project type {project_type!r}.")
     _check_ref(git_ref)
+    # The source is judged before the folder is made: a refused one leaves nothing.
+    if project_type == ProjectType.GITHUB:
+        git, url = _git_for(github_repo, credential)
+    else:
+        source = _local_source(local_path, local_roots)
     created = _claim(path)
     try:
         if project_type == ProjectType.GITHUB:
-            _clone(repository_url(github_repo), path, git_ref=git_ref, shallow=shallow)
+            _clone(git, url, path, git_ref=git_ref, shallow=shallow)
         else:
-            _copy_local(local_path, path, git_ref=git_ref)
+            _copy_local(source, path, git_ref=git_ref)
+    except GitError as exc:
+        _undo(path, created)
+        raise WorkspaceError(str(exc)) from exc
     except OSError as exc:  # a full disk, a permission, a file that vanished mid-copy
         _undo(path, created)
         raise WorkspaceError(f"Could not prepare the workspace: {exc}") from exc
@@ -232,99 +235,65 @@ def _check_ref(git_ref: str) -> None:
         raise WorkspaceError(f"{git_ref!r} is not a valid branch, tag or commit.")
 
 
+def _git_for(github_repo: str, credential: GitCredential | None) -> tuple[Git, str]:
+    """git bound to the checked source: its protocol, its addresses, its credential."""
+    try:
+        source = check_git_source(github_repo)
+    except (SourceRefused, HostUnresolvable) as exc:
+        raise WorkspaceError(f"Cannot clone {github_repo!r}: {exc}") from exc
+    git = Git(
+        protocol=source.protocol, host=source.host, pinned=source.pinned, credential=credential
+    )
+    return git, source.url
+
+
 def _clone(
-    url: str, path: Path, *, git_ref: str, shallow: bool = False, options: Sequence[str] = ()
+    git: Git,
+    url: str,
+    path: Path,
+    *,
+    git_ref: str,
+    shallow: bool = False,
+    options: Sequence[str] = (),
 ) -> None:
     depth = ["--depth", "1"] if shallow else []
     if not git_ref:
-        _git(["clone", *options, *depth, "--", url, str(path)], what=f"clone {_redact(url)}")
+        git.run(["clone", *options, *depth, "--", url, str(path)], what=f"clone {url}")
         return
     try:
         # --branch takes branches and tags, and with --depth fetches only that one commit.
-        _git(
+        git.run(
             ["clone", *options, *depth, "--branch", git_ref, "--", url, str(path)],
-            what=f"clone {_redact(url)} at {git_ref}",
+            what=f"clone {url} at {git_ref}",
         )
-    except WorkspaceError:
+    except GitError:
         if not _LOOKS_LIKE_SHA.match(git_ref):
             raise
         # A commit sha is no branch: clone the whole history (a shallow clone may not hold
         # the commit) and check it out.
         _empty(path)
         if shallow:
-            logger.info("Shallow clone ignored for commit %s of %s", git_ref, _redact(url))
-        _git(
-            ["clone", *options, "--no-checkout", "--", url, str(path)],
-            what=f"clone {_redact(url)}",
-        )
-        _checkout_commit(path, git_ref)
+            logger.info("Shallow clone ignored for commit %s of %s", git_ref, url)
+        git.run(["clone", *options, "--no-checkout", "--", url, str(path)], what=f"clone {url}")
+        _checkout_commit(git, path, git_ref)
 
 
-def _checkout_commit(path: Path, git_ref: str) -> None:
+def _checkout_commit(git: Git, path: Path, git_ref: str) -> None:
     try:
-        _git(["-C", str(path), "checkout", "--detach", git_ref], what=f"check out {git_ref}")
-    except WorkspaceError:
+        git.run(["-C", str(path), "checkout", "--detach", git_ref], what=f"check out {git_ref}")
+    except GitError:
         # A commit no branch or tag reaches (a pull request head, say) is not in the clone;
         # hosts like GitHub still serve it when asked for by its full sha.
-        _git(["-C", str(path), "fetch", "origin", git_ref], what=f"fetch {git_ref}")
-        _git(["-C", str(path), "checkout", "--detach", "FETCH_HEAD"], what=f"check out {git_ref}")
-
-
-def _git(args: Sequence[str], *, what: str) -> subprocess.CompletedProcess:
-    timeout = getattr(settings, "WORKSPACE_GIT_TIMEOUT", DEFAULT_GIT_TIMEOUT)
-    try:
-        result = subprocess.run(
-            ["git", *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            env=_git_env(),
-            stdin=subprocess.DEVNULL,
+        git.run(["-C", str(path), "fetch", "origin", git_ref], what=f"fetch {git_ref}")
+        git.run(
+            ["-C", str(path), "checkout", "--detach", "FETCH_HEAD"], what=f"check out {git_ref}"
         )
-    except FileNotFoundError as exc:
-        raise WorkspaceError("git is not installed on this server.") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise WorkspaceError(f"git could not {what}: gave up after {timeout} s.") from exc
-    if result.returncode != 0:
-        raise WorkspaceError(f"git could not {what}: {_trim(result.stderr)}")
-    return result
-
-
-def _git_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # Never wait for a password or a host-key answer: nobody is at the terminal.
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-    # git's messages reach the user; keep them in one language so they read the same everywhere.
-    env["LC_ALL"] = "C"
-    return env
-
-
-def _trim(stderr: str) -> str:
-    # "Cloning into ..." is progress chatter that names a server path; the error is after it.
-    lines = [
-        line.strip()
-        for line in stderr.splitlines()
-        if line.strip() and not line.startswith("Cloning into")
-    ]
-    text = _redact(" ".join(lines)) or "no error message."
-    return text if len(text) <= _STDERR_LIMIT else "..." + text[-_STDERR_LIMIT:]
-
-
-def _redact(text: str) -> str:
-    return _URL_CREDENTIALS.sub(r"\1***@", text)
-
-
-def _first_message(exc: ValidationError) -> str:
-    return " ".join(str(message) for message in exc.messages)
 
 
 # --- local folders ------------------------------------------------------------------------
 
 
-def _copy_local(local_path: str, path: Path, *, git_ref: str) -> None:
-    source = _local_source(local_path)
+def _copy_local(source: Path, path: Path, *, git_ref: str) -> None:
     if (source / ".git").exists():
         _clone_local(source, path, git_ref=git_ref)
         return
@@ -336,14 +305,18 @@ def _copy_local(local_path: str, path: Path, *, git_ref: str) -> None:
     logger.info("Copied local folder %s into %s", source, path)
 
 
-def _local_source(local_path: str) -> Path:
-    roots = settings.LOCAL_PROJECT_ROOTS
+def _local_source(local_path: str, roots: Sequence[Path]) -> Path:
+    """The resolved folder, if it is inside one of the organization's local roots."""
     if not roots:
-        raise WorkspaceError("Local sessions are disabled: LOCAL_PROJECT_ROOTS is not set.")
+        raise WorkspaceError(
+            "Local sessions are disabled for this organization: it has no local roots."
+        )
     try:
         source = resolve_inside(local_path, roots)
     except PathOutsideRoot as exc:
         raise WorkspaceError(f"Cannot use {local_path!r}: {exc}") from exc
+    if inside_server_folders(source):
+        raise WorkspaceError(f"Cannot use {local_path!r}: {SERVER_FOLDERS_RULE}")
     if not source.is_dir():
         raise WorkspaceError(f"The local folder {local_path} does not exist.")
     return source
@@ -357,7 +330,8 @@ def _clone_local(source: Path, path: Path, *, git_ref: str) -> None:
     # --no-hardlinks copies the objects instead of linking them: the agent runs arbitrary
     # commands in the workspace, and a write to a hard-linked object would corrupt the source.
     # Only the committed state is cloned: uncommitted changes and untracked files stay behind.
-    _clone(str(source), path, git_ref=git_ref, options=["--local", "--no-hardlinks"])
+    git = Git(protocol="file")
+    _clone(git, str(source), path, git_ref=git_ref, options=["--local", "--no-hardlinks"])
     logger.info("Cloned local repository %s into %s", source, path)
 
 

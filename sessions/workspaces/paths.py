@@ -21,8 +21,11 @@ def resolve_inside(path: str | Path, roots: Iterable[Path]) -> Path:
         raise PathOutsideRoot("Give an absolute path.")
     if ".." in raw.parts:
         raise PathOutsideRoot("The path may not contain '..'.")
-    resolved = raw.resolve()  # follows symlinks, so a link pointing out is caught below
+    try:
+        resolved = raw.resolve()  # follows symlinks, so a link pointing out is caught below
+    except (OSError, RuntimeError, ValueError):  # a loop of links, a name no filesystem holds
+        raise PathOutsideRoot("The path cannot be resolved.") from None
     for root in roots:
         if resolved == root or resolved.is_relative_to(root):
             return resolved
-    raise PathOutsideRoot("The path is outside the allowed project roots.")
+    raise PathOutsideRoot("The path is outside the allowed roots.")

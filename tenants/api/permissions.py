@@ -29,3 +29,14 @@ class CanControlSessions(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.can_control_sessions)
+
+
+class IsOrganizationAdmin(BasePermission):
+    """An organization's admins (for their own organization: the view scopes the object)
+    and platform superusers."""
+
+    message = "Only this organization's admins may do this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_superuser or user.is_org_admin))

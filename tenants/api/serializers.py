@@ -23,12 +23,58 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
 
 
 class OrganizationSerializer(StrictModelSerializer):
+    local_roots = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Folders its local sessions may use.",
+    )
+    has_git_credential = serializers.BooleanField(
+        read_only=True, help_text="Whether a git credential is set; the token is never shown."
+    )
+
     class Meta:
         model = Organization
-        fields = ["id", "name", "slug", "settings", "created_at"]
-        read_only_fields = ["id", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "settings",
+            "local_roots",
+            "has_git_credential",
+            "created_at",
+        ]
+        read_only_fields = ["id", "local_roots", "has_git_credential", "created_at"]
         # The service checks uniqueness; the model validator would answer first otherwise.
         extra_kwargs = {"slug": {"validators": []}}
+
+
+class LocalRootsSerializer(StrictSerializer):
+    local_roots = serializers.ListField(
+        child=serializers.CharField(max_length=1000, trim_whitespace=False),
+        max_length=50,
+        help_text="Absolute folders inside LOCAL_PROJECT_ROOTS; replaces the current grants.",
+    )
+
+
+class GitCredentialSerializer(StrictSerializer):
+    """What an admin sends; the token is write-only and never comes back."""
+
+    token = serializers.CharField(write_only=True, max_length=4096, trim_whitespace=False)
+    username = serializers.CharField(
+        max_length=100, required=False, default="x-access-token", help_text="Sent with the token."
+    )
+    host = serializers.CharField(
+        max_length=253,
+        required=False,
+        default="",
+        help_text="The git host it is for (one of GIT_ALLOWED_HOSTS); default: GIT_BASE_URL's.",
+    )
+
+
+class GitCredentialStatusSerializer(serializers.Serializer):
+    has_git_credential = serializers.BooleanField()
+    host = serializers.CharField(source="git_credential_host")
+    username = serializers.CharField(source="git_credential_username")
 
 
 class UserCreateSerializer(StrictSerializer):

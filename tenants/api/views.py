@@ -12,8 +12,11 @@ from rest_framework.views import APIView
 
 from .. import selectors, services
 from ..idempotency import idempotent
-from .permissions import IsSuperuser
+from .permissions import IsOrganizationAdmin, IsSuperuser
 from .serializers import (
+    GitCredentialSerializer,
+    GitCredentialStatusSerializer,
+    LocalRootsSerializer,
     OrganizationSerializer,
     TokenRequestSerializer,
     TokenSerializer,
@@ -48,6 +51,7 @@ class OrganizationViewSet(
 ):
     serializer_class = OrganizationSerializer
     lookup_field = "slug"
+    http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 
     def get_queryset(self):
         return selectors.organizations_visible_to(self.request.user)
@@ -56,7 +60,7 @@ class OrganizationViewSet(
         return selectors.get_organization_for(self.request.user, self.kwargs["slug"])
 
     def get_permissions(self):
-        if self.action == "create":
+        if self.action in ("create", "partial_update"):
             return [IsSuperuser()]
         return super().get_permissions()
 
@@ -80,3 +84,39 @@ class OrganizationViewSet(
             organization=organization, actor=request.user, **data.validated_data
         )
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=LocalRootsSerializer, responses={200: OrganizationSerializer})
+    def partial_update(self, request, slug=None):
+        """Grant the organization its local roots (platform superusers only)."""
+        organization = self.get_object()
+        data = LocalRootsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        organization = services.set_local_roots(
+            organization=organization, actor=request.user, roots=data.validated_data["local_roots"]
+        )
+        return Response(OrganizationSerializer(organization).data)
+
+    @extend_schema(methods=["GET", "DELETE"], request=None)
+    @extend_schema(methods=["PUT"], request=GitCredentialSerializer)
+    @extend_schema(responses={200: GitCredentialStatusSerializer})
+    @action(
+        detail=True,
+        methods=["get", "put", "delete"],
+        url_path="git-credential",
+        permission_classes=[IsOrganizationAdmin],
+    )
+    def git_credential(self, request, slug=None):
+        """Whether the organization has a git credential (GET), set it (PUT) or remove it
+        (DELETE). The token is write-only: no answer ever carries it."""
+        organization = self.get_object()
+        if request.method == "PUT":
+            data = GitCredentialSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            organization = services.set_git_credential(
+                organization=organization, actor=request.user, **data.validated_data
+            )
+        elif request.method == "DELETE":
+            organization = services.clear_git_credential(
+                organization=organization, actor=request.user
+            )
+        return Response(GitCredentialStatusSerializer(organization).data)

@@ -41,8 +41,9 @@ def git(cwd: Path, *args: str) -> str:
 
 
 @pytest.fixture
-def git_repo(tmp_path) -> str:
-    """A small repository with two commits; its file:// URL."""
+def git_repo(tmp_path, settings) -> str:
+    """A small repository with two commits; its file:// URL, inside GIT_FILE_ROOTS."""
+    settings.GIT_FILE_ROOTS = [(tmp_path / "upstream").resolve()]
     repo = tmp_path / "upstream" / "widgets"
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")

@@ -68,6 +68,7 @@ def test_a_failed_queueing_ends_the_session_in_error(api, member, agent_settings
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.e2e
 def test_a_failed_clone_removes_the_workspace_and_records_it(api, member, tmp_path, agent_settings):
+    agent_settings.GIT_FILE_ROOTS = [tmp_path]
     response = api(member).post(
         "/api/sessions/",
         {**BODY, "github_repo": f"file://{tmp_path}/missing.git"},
@@ -135,6 +136,7 @@ def start_turn_process(session: Session, tmp_path: Path) -> subprocess.Popen:
         "DEBUG": "1",
         "DATABASE_URL": database_url(),
         "DATA_DIR": str(settings.DATA_DIR),
+        "GIT_FILE_ROOTS": ",".join(str(root) for root in settings.GIT_FILE_ROOTS),
         "SCRIPTED_MODEL": "1",
         "AGENT_PERMISSION_MODE": "bypassPermissions",
         "AGENT_DISPATCH": "thread",

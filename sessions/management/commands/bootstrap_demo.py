@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 
 from sessions import services as session_services
@@ -21,6 +22,8 @@ DEMO_SLUG = "demo"
 DEMO_USERNAME = "demo-admin"
 DEMO_SESSION = "Demo session"
 ACTIVE_RUN_STATUSES = (SessionStatus.PREPARING, SessionStatus.RUNNING)
+# Outside DATA_DIR (no local root may be inside it); `make run` puts it in LOCAL_PROJECT_ROOTS.
+DEMO_PROJECTS = settings.BASE_DIR / "demo-projects"
 
 
 class Command(BaseCommand):
@@ -29,15 +32,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000")
         parser.add_argument("--no-session", action="store_true", help="Skip the demo session.")
+        parser.add_argument(
+            "--projects",
+            type=Path,
+            default=DEMO_PROJECTS,
+            help="The demo organization's local root (inside LOCAL_PROJECT_ROOTS); its demo "
+            "repository is made there.",
+        )
 
-    def handle(self, *args, url: str, **options) -> None:
+    def handle(self, *args, url: str, projects: Path, **options) -> None:
         password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
         organization = tenant_services.ensure_organization(slug=DEMO_SLUG, name="Demo organization")
         operator = tenant_services.ensure_operator(
             organization=organization, username=DEMO_USERNAME, password=password
         )
-        if not options["no_session"]:
-            self._demo_session(organization, operator)
+        granted = self._grant_demo_folder(organization, projects.resolve())
+        if granted is not None and not options["no_session"]:
+            self._demo_session(granted, operator, projects.resolve())
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nDemo login: {DEMO_USERNAME} / {password}\n"
@@ -48,17 +59,35 @@ class Command(BaseCommand):
             )
         )
 
-    def _demo_session(self, organization, operator) -> None:
+    def _grant_demo_folder(self, organization, projects: Path):
+        """The demo organization's local root: its demo folder, as an operator would grant.
+        The organization as granted, or None (said why) when the folder cannot be granted."""
+        try:
+            organization = tenant_services.set_local_roots(
+                organization=organization, actor=None, roots=[str(projects)]
+            )
+        except ValidationError as exc:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"No demo session: {projects} cannot be the demo organization's local root "
+                    f"({' '.join(exc.messages)}). Add it to LOCAL_PROJECT_ROOTS."
+                )
+            )
+            return None
+        projects.mkdir(parents=True, exist_ok=True)
+        return organization
+
+    def _demo_session(self, organization, operator, projects: Path) -> None:
         """Once per database: a session that really runs Claude Code on a small repository."""
         if Session.objects.for_org(organization).filter(name=DEMO_SESSION).exists():
             return
-        repo = demo_repository(settings.DATA_DIR / "demo" / "widgets")
+        repo = demo_repository(projects / "widgets")
         session = session_services.create_session(
             organization=organization,
             actor=operator,
             name=DEMO_SESSION,
-            project_type=ProjectType.GITHUB,
-            github_repo=repo.as_uri(),
+            project_type=ProjectType.LOCAL,
+            local_path=str(repo),
             initial_prompt="Look around the project and leave some notes. [scenario:default]",
         )
         label = "scripted demo model" if session.scripted_model else "the Anthropic API"

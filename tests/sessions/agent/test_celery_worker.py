@@ -24,7 +24,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def worker(agent_settings, tmp_path):
+def worker(agent_settings, git_repo, tmp_path):
     """`celery worker -Q agents` on the test database; stopped after the test."""
     agent_settings.AGENT_DISPATCH = "celery"
     database = connection.settings_dict
@@ -37,6 +37,8 @@ def worker(agent_settings, tmp_path):
         ),
         "REDIS_URL": django_settings.REDIS_URL,
         "DATA_DIR": str(agent_settings.DATA_DIR),
+        # The test's own repository folder (git_repo sets it here first; fixtures in order).
+        "GIT_FILE_ROOTS": ",".join(str(root) for root in agent_settings.GIT_FILE_ROOTS),
         "SCRIPTED_MODEL": "1",
         "AGENT_PERMISSION_MODE": "bypassPermissions",
     }

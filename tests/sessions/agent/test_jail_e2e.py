@@ -75,7 +75,8 @@ def targets(agent_settings, outsider, loopback_service) -> dict[str, str]:
 
 
 @pytest.fixture
-def escape_repo(tmp_path, targets) -> str:
+def escape_repo(tmp_path, targets, agent_settings) -> str:
+    agent_settings.GIT_FILE_ROOTS = [(tmp_path / "upstream").resolve()]
     repo = tmp_path / "upstream" / "escape"
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")

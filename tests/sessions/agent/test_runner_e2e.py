@@ -129,6 +129,7 @@ def test_max_duration_ends_the_turn_in_error(api, member, git_repo, agent_settin
 def test_unclonable_repository_ends_in_error_and_leaves_nothing(
     api, member, tmp_path, agent_settings
 ):
+    agent_settings.GIT_FILE_ROOTS = [tmp_path]
     session_id = start(api(member), f"file://{tmp_path}/nowhere.git", "[scenario:bash_write]")
     session = wait_for(ended(session_id), timeout=30)
     assert session.status == SessionStatus.ERROR

@@ -43,11 +43,14 @@ def test_member_creates_github_session(api, member):
     [
         "acme/widgets",
         "https://github.com/acme/widgets.git",
-        "git@github.com:acme/w.git",
-        "file:///srv/mirrors/widgets.git",
+        "https://gitlab.com/acme/widgets.git",
+        "file://{mirrors}/widgets.git",
     ],
 )
-def test_github_repo_accepts_owner_name_and_git_urls(api, member, repo):
+def test_github_repo_accepts_owner_name_and_allowed_urls(api, member, repo, settings, tmp_path):
+    # The refused ones are in tests/sessions/test_sources.py.
+    settings.GIT_FILE_ROOTS = [tmp_path / "mirrors"]
+    repo = repo.format(mirrors=tmp_path / "mirrors")
     response = api(member).post(
         "/api/sessions/",
         {"name": "x", "project_type": "github", "github_repo": repo},

@@ -82,6 +82,8 @@ def server(transactional_db, tmp_path) -> Iterator[str]:
         "DJANGO_SETTINGS_MODULE": "orchestrator.settings",
         "DEBUG": "1",
         "DATA_DIR": str(tmp_path / "server"),
+        # Where the git_repo fixture puts the repository the sessions clone.
+        "GIT_FILE_ROOTS": str(tmp_path / "upstream"),
         "DATABASE_URL": database_url(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SCRIPTED_MODEL": "1",

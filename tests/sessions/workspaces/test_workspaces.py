@@ -1,7 +1,7 @@
 """Session workspaces (sessions/workspaces.py) against real git and real folders, no mocks.
 
-A bare repository under a file:// GIT_BASE_URL plays GitHub; LOCAL_PROJECT_ROOTS points at a
-temporary folder. No database is needed.
+A bare repository under a file:// GIT_BASE_URL (inside GIT_FILE_ROOTS) plays GitHub; the
+organization's local roots point at a temporary folder. No database is needed.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from sessions.workspaces.folders import (
     disk_usage,
     prepare_workspace,
     remove_workspace,
-    repository_url,
     workspace_path,
 )
+from sessions.workspaces.sources import repository_url
 
 GIT_ENV = {
     **os.environ,
@@ -81,14 +81,16 @@ def remote(tmp_path_factory) -> Remote:
 
 @pytest.fixture
 def workspaces(tmp_path, settings, remote) -> Path:
-    settings.WORKSPACES_DIR = tmp_path / "workspaces"
+    settings.DATA_DIR = tmp_path / "data"
+    settings.WORKSPACES_DIR = tmp_path / "data" / "workspaces"
     settings.GIT_BASE_URL = remote.base_url
+    settings.GIT_FILE_ROOTS = [Path(remote.base_url.removeprefix("file://"))]
     return settings.WORKSPACES_DIR
 
 
 @pytest.fixture
 def root(tmp_path, settings) -> Path:
-    """The only LOCAL_PROJECT_ROOTS entry."""
+    """The organization's only local root (inside LOCAL_PROJECT_ROOTS)."""
     root = tmp_path / "projects"
     root.mkdir()
     settings.LOCAL_PROJECT_ROOTS = [root.resolve()]
@@ -105,9 +107,15 @@ def github(session_id, repo: str = "acme/widget", **options) -> Path:
     )
 
 
-def local(session_id, path: Path | str) -> Path:
+def local(session_id, path: Path | str, roots=None) -> Path:
+    from django.conf import settings
+
     return prepare_workspace(
-        organization_id=1, session_id=session_id, project_type="local", local_path=str(path)
+        organization_id=1,
+        session_id=session_id,
+        project_type="local",
+        local_path=str(path),
+        local_roots=settings.LOCAL_PROJECT_ROOTS if roots is None else roots,
     )
 
 
@@ -134,23 +142,10 @@ def test_repository_url_builds_owner_name_under_git_base_url(settings):
     assert repository_url("acme/widget.git") == "https://git.example.com/acme/widget.git"
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "https://github.com/acme/widget.git",
-        "ssh://git@github.com/acme/widget.git",
-        "git://example.com/widget.git",
-        "file:///srv/git/widget.git",
-        "git@github.com:acme/widget.git",
-    ],
-)
-def test_repository_url_returns_a_git_url_as_it_is(url):
-    assert repository_url(url) == url
-
-
-def test_repository_url_refuses_what_is_neither():
-    with pytest.raises(WorkspaceError, match="owner/name"):
-        repository_url("--upload-pack=touch /tmp/x")
+def test_repository_url_refuses_what_is_neither(workspaces):
+    with pytest.raises(WorkspaceError, match="Cannot clone"):
+        github(1, repo="--upload-pack=touch /tmp/x")
+    assert not workspace_path(organization_id=1, session_id=1).exists()
 
 
 # --- github -------------------------------------------------------------------------------
@@ -278,6 +273,7 @@ def test_local_git_folder_at_a_ref(workspaces, root, remote):
         project_type="local",
         local_path=str(source),
         git_ref="v1",
+        local_roots=[root],
     )
     assert head(path) == remote.tag
 
@@ -338,9 +334,16 @@ def test_local_path_outside_the_roots_is_refused(workspaces, root, tmp_path):
 
 
 def test_local_sessions_are_refused_without_roots(workspaces, settings, tmp_path):
-    settings.LOCAL_PROJECT_ROOTS = []
-    with pytest.raises(WorkspaceError, match="LOCAL_PROJECT_ROOTS"):
-        local(1, tmp_path)
+    with pytest.raises(WorkspaceError, match="no local roots"):
+        local(1, tmp_path, roots=[])
+
+
+def test_a_local_root_never_reaches_into_data_dir(workspaces, settings, tmp_path):
+    github(1)
+    # Even a root that holds DATA_DIR (an operator's slip) does not hand out a workspace.
+    with pytest.raises(WorkspaceError, match="DATA_DIR rule"):
+        local(2, workspace_path(organization_id=1, session_id=1), roots=[tmp_path])
+    assert not workspace_path(organization_id=1, session_id=2).exists()
 
 
 # --- remove -------------------------------------------------------------------------------
