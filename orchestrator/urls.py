@@ -13,6 +13,9 @@ from sessions.live.stream import SessionEventsView, session_stream
 from tenants.api.views import ObtainTokenView, OrganizationViewSet
 
 router = DefaultRouter()
+# No `.json` format suffixes: JSON is the only format, and the suffixed routes reached action
+# methods that take no `format` argument (a 500). Unknown paths are 404s.
+router.include_format_suffixes = False
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("sessions", SessionViewSet, basename="session")
 
@@ -20,7 +23,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        # GET only: its HTML renderer has no template for an OPTIONS answer (a 500).
+        SpectacularSwaggerView.as_view(url_name="api-schema", http_method_names=["get", "head"]),
+        name="api-docs",
+    ),
     path("api/hooks/", HookView.as_view(), name="api-hooks"),
     path("api/hooks/tool-complete", ToolCompleteView.as_view(), name="api-hooks-tool-complete"),
     # Live transports, before the router: same prefix as the session routes.

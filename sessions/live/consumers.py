@@ -12,7 +12,7 @@ import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
@@ -59,6 +59,13 @@ class SessionLiveConsumer(AsyncJsonWebsocketConsumer):
             self.forwarding.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.forwarding
+
+
+class NoSuchSocket(AsyncWebsocketConsumer):
+    """Every WebSocket path that is not a live view: the handshake is refused (HTTP 403)."""
+
+    async def connect(self) -> None:
+        await self.close()
 
 
 def cursor_from_query(query_string: bytes) -> int | None:
