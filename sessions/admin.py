@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from . import services
 from .models import CleanupRecord, CommandLog, HookEvent, Session, SessionMessage
+from .validators import validate_agent_metadata
 from .workspaces import folders
 
 
@@ -44,8 +47,19 @@ class CommandLogInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class SessionAdminForm(forms.ModelForm):
+    """Metadata passes the same checks here as through the API (else the save would fail)."""
+
+    def clean_metadata(self):
+        try:
+            return validate_agent_metadata(self.cleaned_data["metadata"])
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict.get("metadata", exc.messages)) from None
+
+
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
+    form = SessionAdminForm
     list_display = [
         "name",
         "organization",

@@ -252,6 +252,8 @@ def update_session(*, session: Session, actor: User, **changes) -> Session:
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"update_session cannot change {sorted(unknown)}")
+    if "metadata" in changes:
+        changes["metadata"] = validate_agent_metadata(changes["metadata"])
     session = Session.objects.select_for_update().get(pk=session.pk)
     for field, value in changes.items():
         setattr(session, field, value)

@@ -7,6 +7,8 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from tenants import json_rules
+
 from .choices import ProjectType
 from .workspaces.paths import PathOutsideRoot, resolve_inside
 
@@ -55,8 +57,28 @@ def validate_project(*, project_type: str, github_repo: str, local_path: str) ->
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
 
 
+# Metadata is free-form beyond the agent options; it is bounded all the same.
+METADATA_MAX_BYTES = 16 * 1024
+
+
+def validate_metadata_shape(metadata: object) -> dict:
+    """Any session metadata: a JSON object of storable values, at most METADATA_MAX_BYTES."""
+    if not isinstance(metadata, dict):
+        raise ValidationError({"metadata": "Metadata is a JSON object."})
+    try:
+        json_rules.check(metadata, "metadata")
+    except json_rules.HostileValue as exc:
+        raise ValidationError({"metadata": [str(exc)]}) from None
+    if json_rules.byte_size(metadata) > METADATA_MAX_BYTES:
+        raise ValidationError(
+            {"metadata": f"Metadata is limited to {METADATA_MAX_BYTES} bytes of JSON."}
+        )
+    return metadata
+
+
 def validate_agent_metadata(metadata: dict) -> dict:
     """The agent options a session's metadata may carry, checked before anything runs."""
+    validate_metadata_shape(metadata)
     errors = []
     mode = metadata.get("permissionMode")
     if mode is not None and mode not in PERMISSION_MODES:

@@ -7,13 +7,14 @@ from django.db import models
 from django.db.models import Q
 
 from .choices import Role
+from .json_rules import SafeJSONField
 
 
 class Organization(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
-    settings = models.JSONField(default=dict, blank=True)
+    settings = SafeJSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -76,7 +77,7 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="sha256 of the request.")
     response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(default=dict)
+    response_body = SafeJSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
 

@@ -6,6 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from . import json_rules
 from .choices import Role
 from .models import Organization, User
 
@@ -14,6 +15,7 @@ from .models import Organization, User
 def create_organization(*, actor: User, name: str, slug: str, settings: dict | None = None):
     if not actor.is_superuser:
         raise PermissionDenied("Only platform superusers create organizations.")
+    settings = validate_settings(settings or {})
     if Organization.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": "An organization with this slug already exists."})
     return Organization.objects.create(name=name, slug=slug, settings=settings or {})
@@ -42,6 +44,22 @@ def create_user(
     user.set_password(password)
     user.save()
     return user
+
+
+SETTINGS_MAX_BYTES = 16 * 1024
+
+
+def validate_settings(settings: object) -> dict:
+    """An organization's settings: a JSON object of storable values, bounded in size."""
+    if not isinstance(settings, dict):
+        raise ValidationError({"settings": "Settings are a JSON object."})
+    try:
+        json_rules.check(settings, "settings")
+    except json_rules.HostileValue as exc:
+        raise ValidationError({"settings": [str(exc)]}) from None
+    if json_rules.byte_size(settings) > SETTINGS_MAX_BYTES:
+        raise ValidationError({"settings": f"Settings are limited to {SETTINGS_MAX_BYTES} bytes."})
+    return settings
 
 
 def _is_admin_of(user: User, organization: Organization) -> bool:

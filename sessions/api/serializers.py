@@ -61,6 +61,7 @@ class SessionSerializer(StrictModelSerializer):
         ]
         # A client chooses only what a session is to work on; the rest is the runner's.
         read_only_fields = [f for f in fields if f not in WRITABLE_ON_CREATE]
+        extra_kwargs = {"initial_prompt": {"max_length": 100_000}}
 
 
 class SessionUpdateSerializer(StrictSerializer):

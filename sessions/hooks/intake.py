@@ -8,16 +8,19 @@ without middleware and DRF) both call it, so they cannot drift apart.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
+
+from tenants import json_rules
 
 from ..ingest import INTERNAL_EVENTS, IngestError, ingest
 from ..models import Session
 from . import tokens as hook_tokens
 
 # What the hook path reads of a session (ingest locks and reloads it to write).
+# CommandLog.duration_ms is a 32-bit column on PostgreSQL.
+MAX_DURATION_MS = 2**31 - 1
 HOOK_FIELDS = ("id", "organization_id", "hook_token_hash", "mode", "status")
 AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="hooks"'}
 
@@ -81,13 +84,25 @@ def parse(body: bytes, default_event: str = "") -> dict:
     if len(body) > settings.HOOK_MAX_BODY_BYTES:
         raise HookRefused(413, "The hook payload is larger than HOOK_MAX_BODY_BYTES.")
     try:
-        payload = json.loads(body)
+        payload = json_rules.loads(body)
+    except json_rules.HostileValue as exc:
+        raise HookRefused(400, f"The hook payload was refused: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise HookRefused(400, f"The body is not valid JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise HookRefused(400, "A hook payload is a JSON object.")
+    _check_duration(payload.get("duration_ms"))
     if default_event:
         payload.setdefault("hook_event_name", default_event)
     if payload.get("hook_event_name") in INTERNAL_EVENTS:
         raise HookRefused(400, "That event name is reserved for the orchestrator itself.")
     return payload
+
+
+def _check_duration(value: object) -> None:
+    # Only numbers are stored (anything else is ignored, as before); they must fit the column.
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and not 0 <= value <= MAX_DURATION_MS:
+        raise HookRefused(
+            400, f"duration_ms: must be a number of milliseconds from 0 to {MAX_DURATION_MS}."
+        )

@@ -18,7 +18,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from rest_framework.authtoken.models import Token
 
+from tenants import json_rules
+
 from .. import selectors
+from ..api.pagination import MAX_SEQ
 from .feed import follow
 
 logger = logging.getLogger(__name__)
@@ -54,11 +57,28 @@ class SessionLiveConsumer(AsyncJsonWebsocketConsumer):
             logger.exception("live view of session %s failed", session_id)
             await self.close(code=1011)
 
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        """The live view only sends. A frame from the client is answered with an error frame
+        naming what is wrong with it (the socket stays open); nothing else is done with it."""
+        await self.send_json({"kind": "error", "detail": frame_refusal(text_data)})
+
     async def disconnect(self, code: int) -> None:
         if self.forwarding is not None:
             self.forwarding.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.forwarding
+
+
+def frame_refusal(text_data: str | None) -> str:
+    if text_data is None:
+        return "Binary frames are not taken: this socket only sends events."
+    try:
+        json_rules.loads(text_data)
+    except json_rules.HostileValue as exc:
+        return f"The frame was refused: {exc}"
+    except ValueError:
+        return "The frame is not JSON; and this socket only sends events."
+    return "This socket only sends events; it takes no messages."
 
 
 class NoSuchSocket(AsyncWebsocketConsumer):
@@ -77,7 +97,7 @@ def cursor_from_query(query_string: bytes) -> int | None:
         after = int(values[-1])
     except ValueError:
         return None
-    return after if after >= 0 else None
+    return after if 0 <= after <= MAX_SEQ else None
 
 
 class QueryTokenAuthMiddleware(BaseMiddleware):
