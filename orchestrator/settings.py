@@ -47,6 +47,13 @@ WORKSPACES_DIR = DATA_DIR / "workspaces"
 HOOK_RESULT_MAX_BYTES = env.int("HOOK_RESULT_MAX_BYTES", default=64 * 1024)
 # Largest hook post accepted (413 above it).
 HOOK_MAX_BODY_BYTES = env.int("HOOK_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+# Tool input kept per command log, and the raw event kept per hook post, as JSON: longer
+# strings in them are cut to fit; the original size is recorded alongside.
+HOOK_INPUT_MAX_BYTES = env.int("HOOK_INPUT_MAX_BYTES", default=64 * 1024)
+# Hook events one hook token may post per window (429 with Retry-After beyond); 0: no limit.
+# Generous: a busy Claude Code with parallel subagents stays far below 20 events a second.
+HOOK_RATE_LIMIT = env.int("HOOK_RATE_LIMIT", default=1200)
+HOOK_RATE_WINDOW_SECONDS = env.int("HOOK_RATE_WINDOW_SECONDS", default=60)
 
 # The agent runner. Per-session metadata (permissionMode, allowedTools, model, maxTurns,
 # maxDuration) overrides these defaults.
@@ -192,6 +199,19 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Counters of the hook rate limit and the login throttle. Several server processes must
+# share them, so production (REDIS_URL) keeps them in Redis; embedded, in process memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "orchestrator",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery: with no REDIS_URL there is no broker; background work runs in the server process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")

@@ -120,6 +120,8 @@ class CommandLog(SessionEvent):
     tool_use_id = models.CharField(max_length=200, blank=True)
     # Size of the full result before truncation; result may hold only its beginning.
     result_bytes = models.PositiveIntegerField(default=0)
+    # Size of the tool input as posted (JSON); over HOOK_INPUT_MAX_BYTES its strings are cut.
+    input_bytes = models.PositiveBigIntegerField(default=0)
 
     class Meta(SessionEvent.Meta):
         constraints = [models.UniqueConstraint(fields=["session", "seq"], name="log_seq_unique")]
@@ -135,6 +137,7 @@ class CommandLog(SessionEvent):
             "input": self.input,
             "result": self.result,
             "result_bytes": self.result_bytes,
+            "input_bytes": self.input_bytes,
             "is_error": self.is_error,
             "duration_ms": self.duration_ms,
             "tool_use_id": self.tool_use_id,
@@ -149,6 +152,9 @@ class HookEvent(models.Model):
     event_key = models.CharField(max_length=200)
     hook_event_name = models.CharField(max_length=100)
     payload = SafeJSONField(default=dict)
+    # Size of the payload as posted (JSON, tool output aside); over HOOK_INPUT_MAX_BYTES its
+    # strings are cut.
+    payload_bytes = models.PositiveBigIntegerField(default=0)
     seq = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

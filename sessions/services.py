@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tenants import json_rules
 from tenants.models import Organization, User
 
 from . import signals, turns
@@ -354,6 +355,7 @@ def record_command(
         input=input,
         result=result,
         result_bytes=len(result.encode()),
+        input_bytes=json_rules.byte_size(input),
         is_error=is_error,
         duration_ms=duration_ms,
         tool_use_id=tool_use_id,

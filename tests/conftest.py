@@ -4,6 +4,7 @@ outsider from another. Also an API client per persona, authenticated by token.""
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -21,6 +22,15 @@ PASSWORD = "correct-horse-battery-staple"
 def _fast_password_hashing(settings):
     # Real hashing is slow by design; the tests are about who may do what, not about it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """Rate-limit and throttle counters of one test never reach another: each test gets a key
+    prefix of its own (on Redis, flushing the database would hit everyone using it)."""
+    caches = {name: dict(config) for name, config in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
 
 
 @pytest.fixture

@@ -91,6 +91,7 @@ class CommandLogSerializer(serializers.ModelSerializer):
             "duration_ms",
             "tool_use_id",
             "result_bytes",
+            "input_bytes",
             "created_at",
         ]
 

@@ -8,9 +8,13 @@ without middleware and DRF) both call it, so they cannot drift apart.
 
 from __future__ import annotations
 
+import hashlib
+import math
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 
 from tenants import json_rules
 
@@ -48,6 +52,7 @@ def receive_hook(
 ) -> HookAnswer:
     try:
         session = authenticate(authorization)
+        within_rate_limit(authorization)
         if expected_session and expected_session not in (str(session.pk), session.pk.hex):
             raise HookRefused(403, "This hook token belongs to another session.")
         payload = parse(body, default_event)
@@ -78,6 +83,33 @@ def authenticate(authorization: str) -> Session:
     if session is None or not hook_tokens.matches(token, session.hook_token_hash):
         raise HookRefused(401, "Invalid hook token.", AUTHENTICATE)
     return session
+
+
+def within_rate_limit(authorization: str) -> None:
+    """At most HOOK_RATE_LIMIT events per HOOK_RATE_WINDOW_SECONDS for one hook token (a
+    fixed window, counted in the cache all server processes share); 429 beyond, with the
+    seconds until the window ends as Retry-After. The hook client spools a 429 and replays."""
+    limit, window = settings.HOOK_RATE_LIMIT, settings.HOOK_RATE_WINDOW_SECONDS
+    if limit <= 0 or window <= 0:
+        return
+    now = time.time()
+    start = int(now // window) * window
+    # Keyed by a digest of the credential as presented: the token itself never reaches Redis.
+    digest = hashlib.sha256(authorization.strip().encode()).hexdigest()
+    key = f"hook-rate:{digest}:{start}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: this event opens a new count
+        cache.set(key, count := 1, timeout=window + 1)
+    if count > limit:
+        retry_after = max(1, math.ceil(start + window - now))
+        raise HookRefused(
+            429,
+            f"More than {limit} hook events in {window} s from this hook token; "
+            f"retry in {retry_after} s.",
+            {"Retry-After": str(retry_after)},
+        )
 
 
 def parse(body: bytes, default_event: str = "") -> dict:
