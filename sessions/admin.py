@@ -50,9 +50,16 @@ class CommandLogInline(ReadOnlyInline):
 class SessionAdminForm(forms.ModelForm):
     """Metadata passes the same checks here as through the API (else the save would fail)."""
 
+    actor = None  # set per request by SessionAdmin.get_form
+
     def clean_metadata(self):
         try:
-            return validate_agent_metadata(self.cleaned_data["metadata"])
+            return validate_agent_metadata(
+                self.cleaned_data["metadata"],
+                actor=self.actor,
+                organization=self.instance.organization,
+                current=self.instance.metadata,
+            )
         except ValidationError as exc:
             raise ValidationError(exc.message_dict.get("metadata", exc.messages)) from None
 
@@ -86,6 +93,11 @@ class SessionAdmin(admin.ModelAdmin):
             "workspace_size",
             *(n for n in names if n not in self.editable_fields),
         ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.actor = request.user
+        return form
 
     def has_add_permission(self, request) -> bool:
         # Sessions start through the API or the dashboard, which prepare and run them.

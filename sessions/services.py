@@ -47,7 +47,7 @@ def create_session(
     project = validate_project(
         project_type=project_type, github_repo=github_repo, local_path=local_path
     )
-    metadata = validate_agent_metadata(metadata or {})
+    metadata = validate_agent_metadata(metadata or {}, actor=actor, organization=organization)
     managed = mode == SessionMode.MANAGED
     session_id, turn_id = uuid.uuid4(), uuid.uuid4() if managed else None
     with transaction.atomic():
@@ -253,9 +253,14 @@ def update_session(*, session: Session, actor: User, **changes) -> Session:
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"update_session cannot change {sorted(unknown)}")
-    if "metadata" in changes:
-        changes["metadata"] = validate_agent_metadata(changes["metadata"])
     session = Session.objects.select_for_update().get(pk=session.pk)
+    if "metadata" in changes:
+        changes["metadata"] = validate_agent_metadata(
+            changes["metadata"],
+            actor=actor,
+            organization=session.organization,
+            current=session.metadata,
+        )
     for field, value in changes.items():
         setattr(session, field, value)
     session.save(update_fields=[*changes, "updated_at"])

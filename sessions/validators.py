@@ -8,7 +8,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from tenants import json_rules
+from tenants.models import Organization, User
 
+from . import agent_options
 from .choices import ProjectType
 from .workspaces.paths import PathOutsideRoot, resolve_inside
 
@@ -54,9 +56,6 @@ def validate_project(*, project_type: str, github_repo: str, local_path: str) ->
     raise ValidationError({"project_type": f"Unknown project type {project_type!r}."})
 
 
-PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
-
-
 # Metadata is free-form beyond the agent options; it is bounded all the same.
 METADATA_MAX_BYTES = 16 * 1024
 
@@ -76,27 +75,22 @@ def validate_metadata_shape(metadata: object) -> dict:
     return metadata
 
 
-def validate_agent_metadata(metadata: dict) -> dict:
-    """The agent options a session's metadata may carry, checked before anything runs."""
+def validate_agent_metadata(
+    metadata: dict,
+    *,
+    actor: User | None = None,
+    organization: Organization | None = None,
+    current: dict | None = None,
+) -> dict:
+    """The agent options a session's metadata may carry and whether this actor may set
+    them (sessions/agent_options.py), checked before anything is written or runs.
+    `actor=None` is the system; `current` is the metadata a PATCH replaces."""
     validate_metadata_shape(metadata)
-    errors = []
-    mode = metadata.get("permissionMode")
-    if mode is not None and mode not in PERMISSION_MODES:
-        errors.append(f"permissionMode must be one of {', '.join(PERMISSION_MODES)}.")
-    tools = metadata.get("allowedTools")
-    if tools is not None and not (
-        isinstance(tools, list) and all(isinstance(t, str) and t for t in tools)
-    ):
-        errors.append("allowedTools must be a list of tool names.")
-    model = metadata.get("model")
-    if model is not None and not (isinstance(model, str) and 0 < len(model) <= 100):
-        errors.append("model must be a model name.")
-    for key, upper in (("maxTurns", 1000), ("maxDuration", 86400)):
-        value = metadata.get(key)
-        if value is not None and not (
-            isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= upper
-        ):
-            errors.append(f"{key} must be a whole number from 1 to {upper}.")
+    errors = agent_options.form_errors(metadata, organization)
+    if not errors:
+        errors = agent_options.role_errors(
+            metadata, actor=actor, organization=organization, current=current or {}
+        )
     if errors:
         raise ValidationError({"metadata": errors})
     return metadata

@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from . import json_rules
+from . import json_rules, org_settings
 from .choices import Role
 from .models import Organization, User
 
@@ -59,6 +59,9 @@ def validate_settings(settings: object) -> dict:
         raise ValidationError({"settings": [str(exc)]}) from None
     if json_rules.byte_size(settings) > SETTINGS_MAX_BYTES:
         raise ValidationError({"settings": f"Settings are limited to {SETTINGS_MAX_BYTES} bytes."})
+    errors = org_settings.errors_in(settings)
+    if errors:
+        raise ValidationError({"settings": errors})
     return settings
 
 
