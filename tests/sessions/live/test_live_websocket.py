@@ -22,6 +22,8 @@ from sessions.models import Session
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 ORIGIN = b"http://127.0.0.1:8000"
+# The handshake's Host: the server's own scheme and port are what the Origin must match.
+HOST = (b"host", b"127.0.0.1:8000")
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +66,7 @@ async def open_socket(
     communicator = WebsocketCommunicator(
         application,
         f"/ws/sessions/{session_id}/?{urlencode(query)}",
-        headers=[(b"origin", ORIGIN)] if headers is None else headers,
+        headers=[(b"origin", ORIGIN), HOST] if headers is None else [*headers, HOST],
     )
     connected, _ = await communicator.connect(timeout=5)
     return communicator, connected
