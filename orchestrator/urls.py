@@ -10,7 +10,7 @@ from rest_framework.routers import DefaultRouter
 from sessions.api.views import SessionViewSet
 from sessions.hooks.views import HookView, ToolCompleteView
 from sessions.live.stream import SessionEventsView, session_stream
-from tenants.api.views import ObtainTokenView, OrganizationViewSet
+from tenants.api.views import ApiTokenViewSet, ObtainTokenView, OrganizationViewSet
 
 router = DefaultRouter()
 # No `.json` format suffixes: JSON is the only format, and the suffixed routes reached action
@@ -18,6 +18,7 @@ router = DefaultRouter()
 router.include_format_suffixes = False
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("sessions", SessionViewSet, basename="session")
+router.register("auth/tokens", ApiTokenViewSet, basename="api-token-record")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.contrib.auth.models import AbstractUser
@@ -88,3 +89,34 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.key}"
+
+
+def token_digest(token: str) -> str:
+    """What is stored of an API token: its sha256 (tokens are random, so no salt is needed)."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+class ApiToken(models.Model):
+    """An API credential (`Authorization: Token <token>`). Only the token's sha256 digest is
+    stored: the token itself is shown once, when it is issued. It expires, and it can be
+    revoked (the row stays, as the record of who held what until when)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey("User", on_delete=models.CASCADE, related_name="api_tokens")
+    # The holder's organization when issued: what its admins may list and revoke.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, help_text="The token's first characters.")
+    digest = models.CharField(max_length=64, unique=True, help_text="sha256 of the token.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+
+from django.conf import settings as django_settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from . import json_rules, org_settings
 from .choices import Role
-from .models import Organization, User
+from .models import ApiToken, Organization, User, token_digest
 
 
 @transaction.atomic
@@ -89,3 +94,53 @@ def ensure_organization(*, slug: str, name: str) -> Organization:
     """The organization with this slug, created if missing (bootstrap commands)."""
     organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": name})
     return organization
+
+
+# --- API tokens: issued, used, revoked ---------------------------------------------------
+
+TOKEN_PREFIX = "orch_"
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def issue_api_token(*, user: User, name: str = "", days: int | None = None) -> tuple:
+    """A new API token for `user`: (its row, the token). The token is not stored (only its
+    sha256), so this is the only time anyone sees it. `days` defaults to
+    API_TOKEN_TTL_DAYS; 0 there means tokens do not expire."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    days = django_settings.API_TOKEN_TTL_DAYS if days is None else days
+    row = ApiToken.objects.create(
+        user=user,
+        organization_id=user.organization_id,
+        name=name,
+        prefix=token[: len(TOKEN_PREFIX) + 6],
+        digest=token_digest(token),
+        expires_at=timezone.now() + timedelta(days=days) if days else None,
+    )
+    return row, token
+
+
+def revoke_api_token(*, token: ApiToken, actor: User) -> ApiToken:
+    """Revoke a token: its holder, an admin of its organization, or a superuser may."""
+    if not may_manage_token(actor, token):
+        raise PermissionDenied(
+            "Only the token's holder or its organization's admins may revoke it."
+        )
+    if token.revoked_at is None:
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        token.refresh_from_db(fields=["revoked_at"])
+    return token
+
+
+def may_manage_token(actor: User, token: ApiToken) -> bool:
+    if actor.is_superuser or token.user_id == actor.pk:
+        return True
+    return actor.is_org_admin and token.organization_id == actor.organization_id
+
+
+def note_token_use(token: ApiToken) -> None:
+    """Record when a token was last used, at most once a minute (not a write per request)."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

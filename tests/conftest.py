@@ -7,11 +7,11 @@ import os
 import uuid
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from sessions import services as session_services
 from sessions.models import Session
+from tenants import services as tenant_services
 from tenants.choices import Role
 from tenants.models import Organization, User
 
@@ -75,11 +75,15 @@ def superuser(db) -> User:
     return _user("root", None, Role.USER, is_superuser=True, is_staff=True)
 
 
+def api_token_for(user: User) -> str:
+    """A fresh API token of the user (only its digest is stored)."""
+    return tenant_services.issue_api_token(user=user)[1]
+
+
 def client_for(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

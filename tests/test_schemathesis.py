@@ -9,7 +9,8 @@ import pytest
 import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
+
+from tests.conftest import api_token_for
 
 # The schema as the API serves it, with JSON-only types (UUIDs, dates as strings).
 schema = schemathesis.openapi.from_dict(
@@ -23,6 +24,6 @@ schema = schemathesis.openapi.from_dict(
 def test_no_operation_answers_500(case, member, live_server, monkeypatch):
     # Sessions created here are never run: nothing is queued for them.
     monkeypatch.setattr("sessions.turns._dispatcher", lambda *args: None)
-    token, _ = Token.objects.get_or_create(user=member)
-    response = case.call(base_url=live_server.url, headers={"Authorization": f"Token {token.key}"})
+    token = api_token_for(member)
+    response = case.call(base_url=live_server.url, headers={"Authorization": f"Token {token}"})
     assert response.status_code < 500, (case.method, case.path, response.text[:500])

@@ -100,9 +100,14 @@ class SessionCreatedSerializer(SessionSerializer):
     hook_token = serializers.CharField(
         read_only=True, help_text="Shown at creation and by hook-config; stored hashed."
     )
+    hook_token_note = serializers.CharField(
+        read_only=True,
+        required=False,
+        help_text="Instead of hook_token in an idempotent replay: where to get it again.",
+    )
 
     class Meta(SessionSerializer.Meta):
-        fields = [*SessionSerializer.Meta.fields, "hook_token"]
+        fields = [*SessionSerializer.Meta.fields, "hook_token", "hook_token_note"]
 
 
 class FollowUpSerializer(StrictSerializer):

@@ -16,9 +16,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
-from rest_framework.authtoken.models import Token
 
 from tenants import json_rules
+from tenants import selectors as tenant_selectors
+from tenants import services as tenant_services
 
 from .. import selectors
 from ..api.pagination import MAX_SEQ
@@ -101,7 +102,7 @@ def cursor_from_query(query_string: bytes) -> int | None:
 
 
 class QueryTokenAuthMiddleware(BaseMiddleware):
-    """`?token=<API token key>` authenticates a WebSocket: browsers cannot set headers on
+    """`?token=<API token>` authenticates a WebSocket: browsers cannot set headers on
     one. Without the parameter the session cookie (AuthMiddlewareStack, outside) stands; with
     a token that matches no active user, the connection is anonymous and so refused."""
 
@@ -113,9 +114,11 @@ class QueryTokenAuthMiddleware(BaseMiddleware):
 
 
 @database_sync_to_async
-def user_for_token(key: str):
-    # Looked up by key, as DRF's TokenAuthentication does: no comparison in Python.
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
+def user_for_token(token: str):
+    """The user an API token belongs to, as the REST API would authenticate it (hashed,
+    unexpired, unrevoked); anonymous otherwise."""
+    row = tenant_selectors.active_api_token(token)
+    if row is None:
         return AnonymousUser()
-    return token.user
+    tenant_services.note_token_use(row)
+    return row.user

@@ -11,13 +11,13 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from orchestrator.asgi import application
 from sessions import services
 from sessions.choices import SessionMode, SessionStatus
 from sessions.live import feed as live
 from sessions.models import Session
+from tests.conftest import api_token_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -56,7 +56,7 @@ def record(session: Session, n: int):
 
 @database_sync_to_async
 def token_for(user) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    return api_token_for(user)
 
 
 async def open_socket(
