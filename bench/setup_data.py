@@ -41,7 +41,6 @@ def create_api_token(env: dict[str, str]) -> str:
     django.setup()
     from django.conf import settings
     from django.db import connections
-    from rest_framework.authtoken.models import Token
 
     from tenants import services
     from tenants.choices import Role
@@ -63,7 +62,7 @@ def create_api_token(env: dict[str, str]) -> str:
         password=secrets.token_urlsafe(16),
         role=Role.USER,
     )
-    token = Token.objects.create(user=user).key
+    _, token = services.issue_api_token(user=user, name="benchmark")
     connections.close_all()  # SQLite: hold no handle while the server writes
     return token
 

@@ -12,14 +12,20 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
 
+from orchestrator.origins import StrictOriginValidator  # noqa: E402
 from sessions.hooks import asgi as asgi_hooks  # noqa: E402
-from sessions.live.consumers import QueryTokenAuthMiddleware, SessionLiveConsumer  # noqa: E402
+from sessions.live.consumers import (  # noqa: E402
+    NoSuchSocket,
+    QueryTokenAuthMiddleware,
+    SessionLiveConsumer,
+)
 
 websocket_urlpatterns = [
     path("ws/sessions/<uuid:session_id>/", SessionLiveConsumer.as_asgi()),
+    # Last: any other path is refused at the handshake instead of raising in the router.
+    re_path(r"", NoSuchSocket.as_asgi()),
 ]
 
 
@@ -33,7 +39,7 @@ application = ProtocolTypeRouter(
     {
         "http": http_app,
         # Origin check first: a cookie-authenticated socket must not open from another site.
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": StrictOriginValidator(
             AuthMiddlewareStack(QueryTokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -61,6 +62,23 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 PUBLIC_URL = env.str("PUBLIC_URL", default="").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Transport security in production (`manage.py check --deploy` is clean with DEBUG off):
+# HTTPS only, secure cookies, HSTS. Behind a proxy that terminates TLS, set
+# SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https (and make the proxy set that header,
+# overwriting the client's) so Django knows the request was https and does not redirect.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
+    raise ImproperlyConfigured(
+        "SECURE_PROXY_SSL_HEADER is 'HEADER,value', e.g. HTTP_X_FORWARDED_PROTO,https."
+    )
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) or None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+
 # The operator's outer bound for local folders: each organization's own local roots (granted
 # in the admin or by a superuser through the API) must sit inside one of these.
 LOCAL_PROJECT_ROOTS = [Path(p).resolve() for p in env.list("LOCAL_PROJECT_ROOTS", default=[])]
@@ -88,6 +106,13 @@ WORKSPACES_DIR = DATA_DIR / "workspaces"
 HOOK_RESULT_MAX_BYTES = env.int("HOOK_RESULT_MAX_BYTES", default=64 * 1024)
 # Largest hook post accepted (413 above it).
 HOOK_MAX_BODY_BYTES = env.int("HOOK_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+# Tool input kept per command log, and the raw event kept per hook post, as JSON: longer
+# strings in them are cut to fit; the original size is recorded alongside.
+HOOK_INPUT_MAX_BYTES = env.int("HOOK_INPUT_MAX_BYTES", default=64 * 1024)
+# Hook events one hook token may post per window (429 with Retry-After beyond); 0: no limit.
+# Generous: a busy Claude Code with parallel subagents stays far below 20 events a second.
+HOOK_RATE_LIMIT = env.int("HOOK_RATE_LIMIT", default=1200)
+HOOK_RATE_WINDOW_SECONDS = env.int("HOOK_RATE_WINDOW_SECONDS", default=60)
 
 # The agent runner. Per-session metadata (permissionMode, allowedTools, model, maxTurns,
 # maxDuration) overrides these defaults.
@@ -141,12 +166,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "guardian",
     "channels",
     "django_celery_beat",
+    "axes",
     "tenants",
     "sessions.apps.AgentSessionsConfig",
 ]
@@ -157,8 +182,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.context.AuditAddressMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login the throttle refused into a 429 (orchestrator/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "orchestrator.urls"
@@ -214,6 +242,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user or address before any password is checked.
+    "orchestrator.lockout.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -223,6 +253,25 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+
+# API tokens are stored hashed and expire after this many days (0: never).
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+
+# Login throttling (django-axes) on /api/auth/token/, /login/ and /admin/login/: after
+# LOGIN_FAILURE_LIMIT failures for one username, or from one address, further attempts
+# (right password included) answer 429 with Retry-After for LOGIN_LOCKOUT_MINUTES, each
+# failure meanwhile starting the wait again. Failures are rows in the database (shared by
+# every server process; listed in the console under Axes), successful log-ins are not logged.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "orchestrator.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "orchestrator.lockout.client_address"
+# Proxies in front that append to X-Forwarded-For (0: the peer address is the client's).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -244,6 +293,19 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Counters of the hook rate limit and the login throttle. Several server processes must
+# share them, so production (REDIS_URL) keeps them in Redis; embedded, in process memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "orchestrator",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Celery: with no REDIS_URL there is no broker; background work runs in the server process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
@@ -257,10 +319,16 @@ CELERY_TIMEZONE = TIME_ZONE
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes a missing credential a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "tenants.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies are checked against tenants.json_rules before any view sees them.
+    "DEFAULT_PARSER_CLASSES": [
+        "tenants.api.parsers.CheckedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

@@ -10,17 +10,26 @@ from rest_framework.routers import DefaultRouter
 from sessions.api.views import SessionViewSet
 from sessions.hooks.views import HookView, ToolCompleteView
 from sessions.live.stream import SessionEventsView, session_stream
-from tenants.api.views import ObtainTokenView, OrganizationViewSet
+from tenants.api.views import ApiTokenViewSet, ObtainTokenView, OrganizationViewSet
 
 router = DefaultRouter()
+# No `.json` format suffixes: JSON is the only format, and the suffixed routes reached action
+# methods that take no `format` argument (a 500). Unknown paths are 404s.
+router.include_format_suffixes = False
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("sessions", SessionViewSet, basename="session")
+router.register("auth/tokens", ApiTokenViewSet, basename="api-token-record")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        # GET only: its HTML renderer has no template for an OPTIONS answer (a 500).
+        SpectacularSwaggerView.as_view(url_name="api-schema", http_method_names=["get", "head"]),
+        name="api-docs",
+    ),
     path("api/hooks/", HookView.as_view(), name="api-hooks"),
     path("api/hooks/tool-complete", ToolCompleteView.as_view(), name="api-hooks-tool-complete"),
     # Live transports, before the router: same prefix as the session routes.

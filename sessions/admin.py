@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from . import services
 from .models import CleanupRecord, CommandLog, HookEvent, Session, SessionMessage
+from .validators import validate_agent_metadata
 from .workspaces import folders
 
 
@@ -44,8 +47,26 @@ class CommandLogInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class SessionAdminForm(forms.ModelForm):
+    """Metadata passes the same checks here as through the API (else the save would fail)."""
+
+    actor = None  # set per request by SessionAdmin.get_form
+
+    def clean_metadata(self):
+        try:
+            return validate_agent_metadata(
+                self.cleaned_data["metadata"],
+                actor=self.actor,
+                organization=self.instance.organization,
+                current=self.instance.metadata,
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict.get("metadata", exc.messages)) from None
+
+
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
+    form = SessionAdminForm
     list_display = [
         "name",
         "organization",
@@ -73,6 +94,11 @@ class SessionAdmin(admin.ModelAdmin):
             "workspace_size",
             *(n for n in names if n not in self.editable_fields),
         ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.actor = request.user
+        return form
 
     def has_add_permission(self, request) -> bool:
         # Sessions start through the API or the dashboard, which prepare and run them.

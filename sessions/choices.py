@@ -13,8 +13,8 @@ class SessionStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
-# Which status may follow which. A completed session runs again on a follow-up message;
-# error and stopped are final.
+# Which status may follow which. A completed session runs again on a follow-up message but
+# cannot be stopped (it already ended: 409); error and stopped are final.
 TRANSITIONS: dict[str, frozenset[str]] = {
     # An attached session may first be heard of at any point of its Claude Code's life.
     SessionStatus.PENDING: frozenset(
@@ -36,7 +36,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     SessionStatus.IDLE: frozenset(
         {SessionStatus.RUNNING, SessionStatus.COMPLETED, SessionStatus.ERROR, SessionStatus.STOPPED}
     ),
-    SessionStatus.COMPLETED: frozenset({SessionStatus.RUNNING, SessionStatus.STOPPED}),
+    SessionStatus.COMPLETED: frozenset({SessionStatus.RUNNING}),
     SessionStatus.ERROR: frozenset(),
     SessionStatus.STOPPED: frozenset(),
 }

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tenants import json_rules
+
 from . import policies, signals
 from .choices import ENDED_STATUSES, Direction, SessionMode, SessionStatus
 from .live import feed
@@ -93,11 +95,13 @@ def ingest(*, session: Session, payload: object, event_id: str = "") -> IngestRe
         if decision is not None and not decision.allow:
             _record_denial(writing, payload, decision)
         seq = writing.rows[-1].seq if writing.rows else None
+        stored, payload_bytes = capped(_stored_payload(name, payload))
         HookEvent.objects.create(
             session=locked,
             event_key=key,
             hook_event_name=name,
-            payload=_stored_payload(name, payload),
+            payload=stored,
+            payload_bytes=payload_bytes,
             seq=seq,
         )
         locked.last_activity_at = timezone.now()
@@ -165,6 +169,36 @@ def _truncate(text: str) -> tuple[str, int]:
     return encoded[:limit].decode(errors="ignore"), len(encoded)
 
 
+def capped(value: object) -> tuple[object, int]:
+    """`value` as stored, within HOOK_INPUT_MAX_BYTES of JSON, and its original size.
+
+    Over the limit, its long strings are cut (a Write's content, a long command), so the
+    keys that say what happened (file_path, command's start) survive; a value that is big
+    for other reasons (thousands of small items) keeps only a preview of its JSON."""
+    size, limit = json_rules.byte_size(value), settings.HOOK_INPUT_MAX_BYTES
+    if size <= limit:
+        return value, size
+    budget = limit // 2
+    while budget >= 64:
+        cut = _cut_strings(value, budget)
+        if json_rules.byte_size(cut) <= limit:
+            return cut, size
+        budget //= 2
+    preview = json.dumps(value, ensure_ascii=False, default=str).encode()[: limit // 2]
+    return {"truncated": True, "preview": preview.decode(errors="ignore")}, size
+
+
+def _cut_strings(value: object, budget: int) -> object:
+    if isinstance(value, str):
+        encoded = value.encode()
+        return value if len(encoded) <= budget else encoded[:budget].decode(errors="ignore") + "…"
+    if isinstance(value, dict):
+        return {k: _cut_strings(v, budget) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut_strings(item, budget) for item in value]
+    return value
+
+
 def _result_text(response: object) -> str:
     if isinstance(response, str):
         return response
@@ -184,11 +218,15 @@ def _duration(payload: dict) -> int | None:
 def _add_log(writing: _Writing, payload: dict, *, result: str, is_error: bool) -> None:
     text, size = _truncate(result)
     tool_input = payload.get("tool_input")
+    tool_input, input_bytes = capped(
+        tool_input if isinstance(tool_input, dict) else {"value": tool_input}
+    )
     log = CommandLog.objects.create(
         session=writing.session,
         seq=writing.next_seq(),
         tool=str(payload.get("tool_name") or "unknown")[:200],
-        input=tool_input if isinstance(tool_input, dict) else {"value": tool_input},
+        input=tool_input,
+        input_bytes=input_bytes,
         result=text,
         result_bytes=size,
         is_error=is_error,

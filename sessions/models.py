@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from tenants.json_rules import SafeJSONField
 from tenants.models import Organization, TenantQuerySet
 
 from .choices import Direction, ProjectType, SessionMode, SessionStatus
@@ -30,7 +31,7 @@ class Session(models.Model):
         max_length=20, choices=SessionStatus.choices, default=SessionStatus.PENDING, db_index=True
     )
     status_reason = models.TextField(blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = SafeJSONField(default=dict, blank=True)
     agent_session_id = models.CharField(max_length=100, blank=True)
     scripted_model = models.BooleanField(
         default=False, help_text="Runs against the scripted demo model, not the real API."
@@ -46,8 +47,8 @@ class Session(models.Model):
     input_tokens = models.PositiveBigIntegerField(default=0)
     output_tokens = models.PositiveBigIntegerField(default=0)
     total_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
-    model_usage = models.JSONField(default=dict, blank=True)
-    last_result = models.JSONField(default=dict, blank=True)
+    model_usage = SafeJSONField(default=dict, blank=True)
+    last_result = SafeJSONField(default=dict, blank=True)
     tool_call_count = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     # Written by the runner while a turn is live; the reconciler trusts nothing older.
@@ -116,13 +117,15 @@ class SessionMessage(SessionEvent):
 class CommandLog(SessionEvent):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="logs")
     tool = models.CharField(max_length=200)
-    input = models.JSONField(default=dict, blank=True)
+    input = SafeJSONField(default=dict, blank=True)
     result = models.TextField(blank=True)
     is_error = models.BooleanField(default=False)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     tool_use_id = models.CharField(max_length=200, blank=True)
     # Size of the full result before truncation; result may hold only its beginning.
     result_bytes = models.PositiveIntegerField(default=0)
+    # Size of the tool input as posted (JSON); over HOOK_INPUT_MAX_BYTES its strings are cut.
+    input_bytes = models.PositiveBigIntegerField(default=0)
 
     class Meta(SessionEvent.Meta):
         constraints = [models.UniqueConstraint(fields=["session", "seq"], name="log_seq_unique")]
@@ -138,6 +141,7 @@ class CommandLog(SessionEvent):
             "input": self.input,
             "result": self.result,
             "result_bytes": self.result_bytes,
+            "input_bytes": self.input_bytes,
             "is_error": self.is_error,
             "duration_ms": self.duration_ms,
             "tool_use_id": self.tool_use_id,
@@ -151,7 +155,10 @@ class HookEvent(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="hook_events")
     event_key = models.CharField(max_length=200)
     hook_event_name = models.CharField(max_length=100)
-    payload = models.JSONField(default=dict)
+    payload = SafeJSONField(default=dict)
+    # Size of the payload as posted (JSON, tool output aside); over HOOK_INPUT_MAX_BYTES its
+    # strings are cut.
+    payload_bytes = models.PositiveBigIntegerField(default=0)
     seq = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -11,9 +11,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tenants import json_rules
 from tenants import selectors as tenant_selectors
+from tenants.choices import AuditAction
 from tenants.encryption import SecretUnreadable
 from tenants.models import Organization, User
+from tenants.services import record_audit
 
 from . import signals, turns
 from .choices import ENDED_STATUSES, TRANSITIONS, Direction, SessionMode, SessionStatus
@@ -54,7 +57,7 @@ def create_session(
         github_repo=github_repo,
         local_path=local_path,
     )
-    metadata = validate_agent_metadata(metadata or {})
+    metadata = validate_agent_metadata(metadata or {}, actor=actor, organization=organization)
     managed = mode == SessionMode.MANAGED
     session_id, turn_id = uuid.uuid4(), uuid.uuid4() if managed else None
     token = "" if managed else hook_tokens.new_token(session_id)
@@ -76,6 +79,13 @@ def create_session(
             **project,
         )
         signals.send_on_commit(signals.session_created, session=session)
+        record_audit(
+            action=AuditAction.SESSION_CREATED,
+            actor=actor,
+            organization=organization,
+            target=session,
+            details={"mode": mode, "project_type": project_type},
+        )
         if initial_prompt:
             record_message(session=session, direction=Direction.USER, content=initial_prompt)
         if managed:
@@ -306,6 +316,13 @@ def update_session(*, session: Session, actor: User, **changes) -> Session:
     if unknown:
         raise ValueError(f"update_session cannot change {sorted(unknown)}")
     session = Session.objects.select_for_update().get(pk=session.pk)
+    if "metadata" in changes:
+        changes["metadata"] = validate_agent_metadata(
+            changes["metadata"],
+            actor=actor,
+            organization=session.organization,
+            current=session.metadata,
+        )
     for field, value in changes.items():
         setattr(session, field, value)
     session.save(update_fields=[*changes, "updated_at"])
@@ -315,7 +332,16 @@ def update_session(*, session: Session, actor: User, **changes) -> Session:
 def stop_session(*, session: Session, actor: User | None, reason: str = "") -> Session:
     """Stop a session; stopping one that already ended is a state error."""
     reason = reason or (f"Stopped by {actor}." if actor else "Stopped.")
-    return transition_session(session=session, to=SessionStatus.STOPPED, reason=reason)
+    with transaction.atomic():
+        session = transition_session(session=session, to=SessionStatus.STOPPED, reason=reason)
+        record_audit(
+            action=AuditAction.SESSION_STOPPED,
+            actor=actor,
+            organization=session.organization,
+            target=session,
+            details={"reason": reason[:500]},
+        )
+    return session
 
 
 @transaction.atomic
@@ -405,6 +431,7 @@ def record_command(
         input=input,
         result=result,
         result_bytes=len(result.encode()),
+        input_bytes=json_rules.byte_size(input),
         is_error=is_error,
         duration_ms=duration_ms,
         tool_use_id=tool_use_id,

@@ -6,9 +6,11 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
-from tenants.models import Organization
+from tenants import json_rules
+from tenants.models import Organization, User
 from tenants.selectors import local_roots_of
 
+from . import agent_options
 from .choices import ProjectType
 from .workspaces.paths import PathOutsideRoot, resolve_inside
 from .workspaces.sources import (
@@ -77,29 +79,41 @@ def validate_project(
     raise ValidationError({"project_type": f"Unknown project type {project_type!r}."})
 
 
-PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
+# Metadata is free-form beyond the agent options; it is bounded all the same.
+METADATA_MAX_BYTES = 16 * 1024
 
 
-def validate_agent_metadata(metadata: dict) -> dict:
-    """The agent options a session's metadata may carry, checked before anything runs."""
-    errors = []
-    mode = metadata.get("permissionMode")
-    if mode is not None and mode not in PERMISSION_MODES:
-        errors.append(f"permissionMode must be one of {', '.join(PERMISSION_MODES)}.")
-    tools = metadata.get("allowedTools")
-    if tools is not None and not (
-        isinstance(tools, list) and all(isinstance(t, str) and t for t in tools)
-    ):
-        errors.append("allowedTools must be a list of tool names.")
-    model = metadata.get("model")
-    if model is not None and not (isinstance(model, str) and 0 < len(model) <= 100):
-        errors.append("model must be a model name.")
-    for key, upper in (("maxTurns", 1000), ("maxDuration", 86400)):
-        value = metadata.get(key)
-        if value is not None and not (
-            isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= upper
-        ):
-            errors.append(f"{key} must be a whole number from 1 to {upper}.")
+def validate_metadata_shape(metadata: object) -> dict:
+    """Any session metadata: a JSON object of storable values, at most METADATA_MAX_BYTES."""
+    if not isinstance(metadata, dict):
+        raise ValidationError({"metadata": "Metadata is a JSON object."})
+    try:
+        json_rules.check(metadata, "metadata")
+    except json_rules.HostileValue as exc:
+        raise ValidationError({"metadata": [str(exc)]}) from None
+    if json_rules.byte_size(metadata) > METADATA_MAX_BYTES:
+        raise ValidationError(
+            {"metadata": f"Metadata is limited to {METADATA_MAX_BYTES} bytes of JSON."}
+        )
+    return metadata
+
+
+def validate_agent_metadata(
+    metadata: dict,
+    *,
+    actor: User | None = None,
+    organization: Organization | None = None,
+    current: dict | None = None,
+) -> dict:
+    """The agent options a session's metadata may carry and whether this actor may set
+    them (sessions/agent_options.py), checked before anything is written or runs.
+    `actor=None` is the system; `current` is the metadata a PATCH replaces."""
+    validate_metadata_shape(metadata)
+    errors = agent_options.form_errors(metadata, organization)
+    if not errors:
+        errors = agent_options.role_errors(
+            metadata, actor=actor, organization=organization, current=current or {}
+        )
     if errors:
         raise ValidationError({"metadata": errors})
     return metadata

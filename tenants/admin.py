@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 
 from . import services
-from .models import IdempotencyKey, Organization, User
+from .models import ApiToken, IdempotencyKey, Organization, User
 from .validators import validate_git_credential, validate_local_roots
 
 
@@ -151,3 +151,28 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens: only digests are stored, so there is nothing here to copy; revoke only."""
+
+    list_display = ["prefix", "name", "user", "created_at", "expires_at", "last_used_at"]
+    list_display += ["revoked_at"]
+    list_filter = ["organization"]
+    search_fields = ["prefix", "name", "user__username"]
+    list_select_related = ["user"]
+    exclude = ["digest"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # issued by POST /api/auth/token/, shown once there
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            services.revoke_api_token(token=token, actor=request.user)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)

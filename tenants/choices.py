@@ -7,3 +7,23 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     USER = "user", "User"
     VIEWER = "viewer", "Viewer"
+
+
+class AuditAction(models.TextChoices):
+    """What an audit event records; services write them (tenants.services.record_audit)."""
+
+    ORGANIZATION_CREATED = "organization.created", "Organization created"
+    SETTINGS_CHANGED = "organization.settings_changed", "Organization settings changed"
+    LOCAL_ROOTS_CHANGED = "organization.local_roots_changed", "Local roots changed"
+    GIT_CREDENTIAL_SET = "organization.git_credential_set", "Git credential set"
+    GIT_CREDENTIAL_REMOVED = "organization.git_credential_removed", "Git credential removed"
+    QUOTA_CHANGED = "organization.quota_changed", "Quotas changed"
+    MEMBER_ADDED = "member.added", "Member added"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "Member's role changed"
+    MEMBER_DEACTIVATED = "member.deactivated", "Member deactivated"
+    MEMBER_REACTIVATED = "member.reactivated", "Member reactivated"
+    TOKEN_ISSUED = "token.issued", "API token issued"
+    TOKEN_REVOKED = "token.revoked", "API token revoked"
+    SESSION_CREATED = "session.created", "Session created"
+    SESSION_STOPPED = "session.stopped", "Session stopped"
+    BYPASS_USED = "platform.bypass", "Tenant bypass used"

@@ -14,6 +14,8 @@ scoped to the user (and so the organization) and the endpoint (the request path)
   answer), then get 409.
 - Keys expire after IDEMPOTENCY_KEY_TTL_HOURS; a periodic job deletes expired ones and an
   expired key works anew.
+- No secret is stored: an answer's secret fields (declared by the view) are left out of
+  the stored copy, with a note saying how to get them again; a replay answers without them.
 """
 
 from __future__ import annotations
@@ -37,8 +39,14 @@ BODY_FIELD = "idempotency_key"
 MAX_KEY_LENGTH = 255
 
 
-def idempotent(handler):
-    """Make a DRF view method (a POST handler) honour idempotency keys."""
+def idempotent(handler=None, *, secrets: dict[str, str] | None = None):
+    """Make a DRF view method (a POST handler) honour idempotency keys.
+
+    `secrets` names the answer's secret fields and, for each, a note saying how to get it
+    again: the stored answer keeps the note in its place (`<field>_note`), never the secret,
+    so a replay answers without it (`@idempotent(secrets={"hook_token": "..."})`)."""
+    if handler is None:
+        return lambda handler: idempotent(handler, secrets=secrets)
 
     @wraps(handler)
     def wrapper(view, request, *args, **kwargs):
@@ -50,7 +58,8 @@ def idempotent(handler):
                 {"detail": f"An idempotency key is 1 to {MAX_KEY_LENGTH} characters."},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        return _run_once(request, key, lambda: handler(view, request, *args, **kwargs))
+        handle = lambda: handler(view, request, *args, **kwargs)  # noqa: E731
+        return _run_once(request, key, handle, secrets or {})
 
     return wrapper
 
@@ -73,7 +82,7 @@ def _fingerprint(request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
-def _run_once(request, key: str, handle) -> Response:
+def _run_once(request, key: str, handle, secrets: dict[str, str]) -> Response:
     scope = {"user": request.user, "endpoint": request.path[:300], "key": key}
     fingerprint = _fingerprint(request)
     with transaction.atomic():
@@ -86,7 +95,7 @@ def _run_once(request, key: str, handle) -> Response:
             # nothing that must stay, having failed).
             transaction.set_rollback(True)
             return response
-        _store(claimed, response)
+        _store(claimed, response, secrets)
     return response
 
 
@@ -131,9 +140,14 @@ def _in_flight() -> Response:
     )
 
 
-def _store(record: IdempotencyKey, response: Response) -> None:
+def _store(record: IdempotencyKey, response: Response, secrets: dict[str, str]) -> None:
     record.response_status = response.status_code
-    record.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
+    body = json.loads(JSONRenderer().render(response.data) or b"null")
+    if isinstance(body, dict):
+        for field, note in secrets.items():
+            if body.pop(field, None) is not None:
+                body[f"{field}_note"] = note
+    record.response_body = body
     record.save(update_fields=["response_status", "response_body"])
 
 

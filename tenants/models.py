@@ -1,19 +1,21 @@
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
-from .choices import Role
+from .choices import AuditAction, Role
+from .json_rules import SafeJSONField
 
 
 class Organization(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
-    settings = models.JSONField(default=dict, blank=True)
+    settings = SafeJSONField(default=dict, blank=True)
     # Folders this organization's local sessions may use, each inside LOCAL_PROJECT_ROOTS;
     # granted by operators (tenants.services.set_local_roots), none by default.
     local_roots = models.JSONField(default=list, blank=True)
@@ -88,7 +90,7 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="sha256 of the request.")
     response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(default=dict)
+    response_body = SafeJSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
 
@@ -99,3 +101,73 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.key}"
+
+
+def token_digest(token: str) -> str:
+    """What is stored of an API token: its sha256 (tokens are random, so no salt is needed)."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+class ApiToken(models.Model):
+    """An API credential (`Authorization: Token <token>`). Only the token's sha256 digest is
+    stored: the token itself is shown once, when it is issued. It expires, and it can be
+    revoked (the row stays, as the record of who held what until when)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey("User", on_delete=models.CASCADE, related_name="api_tokens")
+    # The holder's organization when issued: what its admins may list and revoke.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, help_text="The token's first characters.")
+    digest = models.CharField(max_length=64, unique=True, help_text="sha256 of the token.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+
+class AuditEvent(models.Model):
+    """One thing someone did that an organization (or the platform) must be able to account
+    for: who, in which organization, what, to what, when, from where. Append-only: written by
+    services (tenants.services.record_audit), never changed or deleted by the application."""
+
+    id = models.BigAutoField(primary_key=True)
+    # None: a platform event (an operator's bypass, an organization's creation).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        "User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept as written: the account may be renamed or deleted later.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=60, choices=AuditAction.choices)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=100, blank=True)
+    target_repr = models.CharField(max_length=200, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    details = SafeJSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name or 'system'} {self.action}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only.")

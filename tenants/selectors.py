@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from . import encryption
-from .models import Organization, User
+from .models import ApiToken, Organization, User, token_digest
 from .validators import validate_local_roots
 
 
@@ -57,3 +60,35 @@ def git_credential_of(organization: Organization) -> StoredGitCredential | None:
         username=organization.git_credential_username,
         token=encryption.decrypt(organization.git_credential_encrypted),
     )
+
+
+def api_tokens_visible_to(user: User):
+    """Tokens a user may list and revoke: their own; an organization admin's organization's;
+    every token for a superuser. Never the digest's token, which no one has but the holder."""
+    tokens = ApiToken.objects.select_related("user")
+    if user.is_superuser:
+        return tokens
+    if user.is_org_admin:
+        return tokens.filter(Q(user=user) | Q(organization_id=user.organization_id))
+    return tokens.filter(user=user)
+
+
+def get_api_token_for(user: User, token_id) -> ApiToken:
+    try:
+        return api_tokens_visible_to(user).get(pk=token_id)
+    except (ApiToken.DoesNotExist, ValueError, ValidationError):
+        raise Http404("No such token.") from None
+
+
+def active_api_token(token: str) -> ApiToken | None:
+    """The live token row for a presented token (not expired, not revoked, its holder
+    active), or None. Looked up by its digest; the digests are compared in constant time."""
+    digest = token_digest(token)
+    row = ApiToken.objects.select_related("user").filter(digest=digest).first()
+    if row is None or not hmac.compare_digest(row.digest, digest):
+        return None
+    if row.revoked_at is not None or not row.user.is_active:
+        return None
+    if row.expires_at is not None and row.expires_at <= timezone.now():
+        return None
+    return row

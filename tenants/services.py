@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import secrets
+from datetime import timedelta
 
+from django.conf import settings as django_settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from . import encryption
-from .choices import Role
-from .models import Organization, User
+from . import encryption, json_rules, org_settings
+from .choices import AuditAction, Role
+from .context import client_address
+from .models import ApiToken, AuditEvent, Organization, User, token_digest
 from .validators import validate_git_credential, validate_local_roots
 
 logger = logging.getLogger(__name__)
@@ -23,9 +28,12 @@ DEFAULT_GIT_USERNAME = "x-access-token"
 def create_organization(*, actor: User, name: str, slug: str, settings: dict | None = None):
     if not actor.is_superuser:
         raise PermissionDenied("Only platform superusers create organizations.")
+    settings = validate_settings(settings or {})
     if Organization.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": "An organization with this slug already exists."})
-    return Organization.objects.create(name=name, slug=slug, settings=settings or {})
+    organization = Organization.objects.create(name=name, slug=slug, settings=settings or {})
+    record_audit(action=AuditAction.ORGANIZATION_CREATED, actor=actor, target=organization)
+    return organization
 
 
 @transaction.atomic
@@ -50,7 +58,33 @@ def create_user(
         raise ValidationError({"password": exc.messages}) from exc
     user.set_password(password)
     user.save()
+    record_audit(
+        action=AuditAction.MEMBER_ADDED,
+        actor=actor,
+        organization=organization,
+        target=user,
+        details={"role": role},
+    )
     return user
+
+
+SETTINGS_MAX_BYTES = 16 * 1024
+
+
+def validate_settings(settings: object) -> dict:
+    """An organization's settings: a JSON object of storable values, bounded in size."""
+    if not isinstance(settings, dict):
+        raise ValidationError({"settings": "Settings are a JSON object."})
+    try:
+        json_rules.check(settings, "settings")
+    except json_rules.HostileValue as exc:
+        raise ValidationError({"settings": [str(exc)]}) from None
+    if json_rules.byte_size(settings) > SETTINGS_MAX_BYTES:
+        raise ValidationError({"settings": f"Settings are limited to {SETTINGS_MAX_BYTES} bytes."})
+    errors = org_settings.errors_in(settings)
+    if errors:
+        raise ValidationError({"settings": errors})
+    return settings
 
 
 def _is_admin_of(user: User, organization: Organization) -> bool:
@@ -88,6 +122,13 @@ def set_local_roots(*, organization: Organization, actor: User | None, roots: li
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     organization.local_roots = validate_local_roots(roots)
     organization.save(update_fields=["local_roots"])
+    record_audit(
+        action=AuditAction.LOCAL_ROOTS_CHANGED,
+        actor=actor,
+        organization=organization,
+        target=organization,
+        details={"local_roots": organization.local_roots},
+    )
     logger.info(
         "local roots of org=%s set to %s by=%s", organization.slug, organization.local_roots, actor
     )
@@ -112,6 +153,13 @@ def set_git_credential(
     organization.git_credential_host = cleaned["host"]
     organization.git_credential_username = cleaned["username"]
     organization.save(update_fields=[*_CREDENTIAL_FIELDS])
+    record_audit(
+        action=AuditAction.GIT_CREDENTIAL_SET,
+        actor=actor,
+        organization=organization,
+        target=organization,
+        details={"host": cleaned["host"], "username": cleaned["username"]},
+    )
     logger.info(
         "git credential of org=%s set for host=%s by=%s", organization.slug, cleaned["host"], actor
     )
@@ -125,6 +173,12 @@ def clear_git_credential(*, organization: Organization, actor: User) -> Organiza
     for name in _CREDENTIAL_FIELDS:
         setattr(organization, name, "")
     organization.save(update_fields=[*_CREDENTIAL_FIELDS])
+    record_audit(
+        action=AuditAction.GIT_CREDENTIAL_REMOVED,
+        actor=actor,
+        organization=organization,
+        target=organization,
+    )
     logger.info("git credential of org=%s removed by=%s", organization.slug, actor)
     return organization
 
@@ -151,3 +205,97 @@ _CREDENTIAL_FIELDS = ("git_credential_encrypted", "git_credential_host", "git_cr
 def _require_admin(actor: User, organization: Organization, what: str) -> None:
     if not (actor.is_superuser or _is_admin_of(actor, organization)):
         raise PermissionDenied(f"Only this organization's admins {what}.")
+
+
+# --- API tokens: issued, used, revoked ---------------------------------------------------
+
+TOKEN_PREFIX = "orch_"
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def issue_api_token(*, user: User, name: str = "", days: int | None = None) -> tuple:
+    """A new API token for `user`: (its row, the token). The token is not stored (only its
+    sha256), so this is the only time anyone sees it. `days` defaults to
+    API_TOKEN_TTL_DAYS; 0 there means tokens do not expire."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    days = django_settings.API_TOKEN_TTL_DAYS if days is None else days
+    row = ApiToken.objects.create(
+        user=user,
+        organization_id=user.organization_id,
+        name=name,
+        prefix=token[: len(TOKEN_PREFIX) + 6],
+        digest=token_digest(token),
+        expires_at=timezone.now() + timedelta(days=days) if days else None,
+    )
+    record_audit(
+        action=AuditAction.TOKEN_ISSUED,
+        actor=user,
+        organization=user.organization,
+        target=row,
+        details={"name": name, "prefix": row.prefix, "expires_at": str(row.expires_at or "")},
+    )
+    return row, token
+
+
+def revoke_api_token(*, token: ApiToken, actor: User) -> ApiToken:
+    """Revoke a token: its holder, an admin of its organization, or a superuser may."""
+    if not may_manage_token(actor, token):
+        raise PermissionDenied(
+            "Only the token's holder or its organization's admins may revoke it."
+        )
+    if token.revoked_at is None:
+        with transaction.atomic():
+            revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+            if revoked:
+                record_audit(
+                    action=AuditAction.TOKEN_REVOKED,
+                    actor=actor,
+                    organization=token.user.organization,
+                    target=token,
+                    details={"holder": token.user.get_username(), "prefix": token.prefix},
+                )
+        token.refresh_from_db(fields=["revoked_at"])
+    return token
+
+
+def may_manage_token(actor: User, token: ApiToken) -> bool:
+    if actor.is_superuser or token.user_id == actor.pk:
+        return True
+    return actor.is_org_admin and token.organization_id == actor.organization_id
+
+
+def note_token_use(token: ApiToken) -> None:
+    """Record when a token was last used, at most once a minute (not a write per request)."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+
+
+# --- the audit trail ----------------------------------------------------------------------
+
+
+def record_audit(
+    *,
+    action: str,
+    actor: User | None,
+    organization: Organization | None = None,
+    target=None,
+    details: dict | None = None,
+    address: str | None = None,
+) -> AuditEvent:
+    """Append one audit event. Call it inside the transaction of the change it records, so
+    both commit or neither does. `target` is any model instance (or None); the address is the
+    current request's unless given."""
+    return AuditEvent.objects.create(
+        organization_id=organization.pk if organization is not None else None,
+        actor=actor if actor is not None and actor.pk else None,
+        actor_name=actor.get_username() if actor is not None else "",
+        action=action,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_repr=str(target)[:200] if target is not None else "",
+        address=address or client_address(),
+        details=details or {},
+    )

@@ -4,10 +4,10 @@ outsider from another. Also an API client per persona, authenticated by token.""
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from sessions import services as session_services
@@ -24,6 +24,15 @@ PASSWORD = "correct-horse-battery-staple"
 def _fast_password_hashing(settings):
     # Real hashing is slow by design; the tests are about who may do what, not about it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """Rate-limit and throttle counters of one test never reach another: each test gets a key
+    prefix of its own (on Redis, flushing the database would hit everyone using it)."""
+    caches = {name: dict(config) for name, config in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
 
 
 @pytest.fixture
@@ -68,11 +77,15 @@ def superuser(db) -> User:
     return _user("root", None, Role.USER, is_superuser=True, is_staff=True)
 
 
+def api_token_for(user: User) -> str:
+    """A fresh API token of the user (only its digest is stored)."""
+    return tenant_services.issue_api_token(user=user)[1]
+
+
 def client_for(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

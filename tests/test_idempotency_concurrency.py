@@ -13,9 +13,9 @@ import psycopg
 import pytest
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from sessions.models import Session
+from tests.conftest import api_token_for
 from tests.live_server import running_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -47,19 +47,18 @@ def endpoint(live_server, member, settings):
     settings.AGENT_EMBEDDED_WORKERS = 1
     # The sessions never run here: nothing claims their turns (no worker is asked to).
     settings.ALLOWED_HOSTS = ["*"]
-    token, _ = Token.objects.get_or_create(user=member)
-    return f"{live_server.url}/api/sessions/", token.key
+    return f"{live_server.url}/api/sessions/", api_token_for(member)
 
 
 def test_fifty_concurrent_posts_with_one_key_create_one_session(member, tmp_path):
-    token, _ = Token.objects.get_or_create(user=member)
+    token = api_token_for(member)
     # A real ASGI server process (the test process's live_server has a tiny listen backlog).
     # Its sessions' first turns fail fast on an unreachable repository; that is not the point.
     env = {"GIT_BASE_URL": "https://git.invalid", "AGENT_DISPATCH": "thread"}
     with running_server(tmp_path / "server.log", env=env) as server:
-        answers = burst(f"{server.url}/api/sessions/", token.key, 50)
+        answers = burst(f"{server.url}/api/sessions/", token, 50)
         changed = post(
-            f"{server.url}/api/sessions/", token.key, "burst-key", {**BODY, "name": "changed"}
+            f"{server.url}/api/sessions/", token, "burst-key", {**BODY, "name": "changed"}
         )
     statuses = {status for status, _, _ in answers}
     assert statuses == {201}, statuses

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+# A seq is a 64-bit column; a cursor beyond it is a 400, not an overflow in the database.
+MAX_SEQ = 2**63 - 1
+
 
 class SeqCursor(serializers.Serializer):
     """`?after=<seq>&limit=<n>`: the cursor every client resumes from. Other query
     parameters are not its business, so it is not strict about unknown ones."""
 
-    after = serializers.IntegerField(min_value=0, default=0)
+    after = serializers.IntegerField(min_value=0, max_value=MAX_SEQ, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
 
 

@@ -62,6 +62,7 @@ class SessionSerializer(StrictModelSerializer):
         ]
         # A client chooses only what a session is to work on; the rest is the runner's.
         read_only_fields = [f for f in fields if f not in WRITABLE_ON_CREATE]
+        extra_kwargs = {"initial_prompt": {"max_length": 100_000}}
 
 
 class SessionUpdateSerializer(StrictSerializer):
@@ -91,6 +92,7 @@ class CommandLogSerializer(serializers.ModelSerializer):
             "duration_ms",
             "tool_use_id",
             "result_bytes",
+            "input_bytes",
             "created_at",
         ]
 
@@ -101,9 +103,14 @@ class SessionCreatedSerializer(SessionSerializer):
         help_text="An attached session's hook token, shown this once (stored hashed); empty "
         "for a managed session. Rotate it through hook-config to get a new one.",
     )
+    hook_token_note = serializers.CharField(
+        read_only=True,
+        required=False,
+        help_text="Instead of hook_token in an idempotent replay: where to get it again.",
+    )
 
     class Meta(SessionSerializer.Meta):
-        fields = [*SessionSerializer.Meta.fields, "hook_token"]
+        fields = [*SessionSerializer.Meta.fields, "hook_token", "hook_token_note"]
 
 
 class FollowUpSerializer(StrictSerializer):

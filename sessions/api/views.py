@@ -32,6 +32,11 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Makes a retry safe: the first successful answer is replayed (24 h).",
 )
+# What a replayed creation says instead of the hook token, which no idempotency record keeps.
+HOOK_TOKEN_NOTE = (
+    "The hook token is shown once and not kept for replays: POST "
+    "/api/sessions/{id}/hook-config/rotate/ issues a new one."
+)
 CURSOR_PARAMETERS = [
     OpenApiParameter("after", int, description="Only events with a greater seq."),
     OpenApiParameter("limit", int, description="Page size, 1 to 500 (default 100)."),
@@ -81,7 +86,7 @@ class SessionViewSet(
         )
 
     @extend_schema(responses={201: SessionCreatedSerializer}, parameters=[IDEMPOTENCY_KEY])
-    @idempotent
+    @idempotent(secrets={"hook_token": HOOK_TOKEN_NOTE})
     def create(self, request, *args, **kwargs):
         if request.user.organization_id is None:
             return Response(

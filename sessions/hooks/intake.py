@@ -8,10 +8,15 @@ without middleware and DRF) both call it, so they cannot drift apart.
 
 from __future__ import annotations
 
-import json
+import hashlib
+import math
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
+
+from tenants import json_rules
 
 from ..choices import SessionMode, SessionStatus
 from ..ingest import INTERNAL_EVENTS, IngestError, ingest, pre_tool_use_answer
@@ -20,6 +25,8 @@ from ..policies import Decision
 from . import tokens as hook_tokens
 
 # What the hook path reads of a session (ingest locks and reloads it to write).
+# CommandLog.duration_ms is a 32-bit column on PostgreSQL.
+MAX_DURATION_MS = 2**31 - 1
 HOOK_FIELDS = ("id", "organization_id", "hook_token_hash", "mode", "status")
 AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="hooks"'}
 MANAGED_REFUSAL = (
@@ -53,6 +60,7 @@ def receive_hook(
 ) -> HookAnswer:
     try:
         session = authenticate(authorization)
+        within_rate_limit(authorization)
         if expected_session and expected_session not in (str(session.pk), session.pk.hex):
             raise HookRefused(403, "This hook token belongs to another session.")
         payload = parse(body, default_event)
@@ -100,17 +108,56 @@ def _closed_answer(session: Session, payload: dict) -> HookAnswer:
     return HookAnswer(403, {"detail": f"{reason} Its hook token no longer records events."})
 
 
+def within_rate_limit(authorization: str) -> None:
+    """At most HOOK_RATE_LIMIT events per HOOK_RATE_WINDOW_SECONDS for one hook token (a
+    fixed window, counted in the cache all server processes share); 429 beyond, with the
+    seconds until the window ends as Retry-After. The hook client spools a 429 and replays."""
+    limit, window = settings.HOOK_RATE_LIMIT, settings.HOOK_RATE_WINDOW_SECONDS
+    if limit <= 0 or window <= 0:
+        return
+    now = time.time()
+    start = int(now // window) * window
+    # Keyed by a digest of the credential as presented: the token itself never reaches Redis.
+    digest = hashlib.sha256(authorization.strip().encode()).hexdigest()
+    key = f"hook-rate:{digest}:{start}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: this event opens a new count
+        cache.set(key, count := 1, timeout=window + 1)
+    if count > limit:
+        retry_after = max(1, math.ceil(start + window - now))
+        raise HookRefused(
+            429,
+            f"More than {limit} hook events in {window} s from this hook token; "
+            f"retry in {retry_after} s.",
+            {"Retry-After": str(retry_after)},
+        )
+
+
 def parse(body: bytes, default_event: str = "") -> dict:
     if len(body) > settings.HOOK_MAX_BODY_BYTES:
         raise HookRefused(413, "The hook payload is larger than HOOK_MAX_BODY_BYTES.")
     try:
-        payload = json.loads(body)
+        payload = json_rules.loads(body)
+    except json_rules.HostileValue as exc:
+        raise HookRefused(400, f"The hook payload was refused: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise HookRefused(400, f"The body is not valid JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise HookRefused(400, "A hook payload is a JSON object.")
+    _check_duration(payload.get("duration_ms"))
     if default_event:
         payload.setdefault("hook_event_name", default_event)
     if payload.get("hook_event_name") in INTERNAL_EVENTS:
         raise HookRefused(400, "That event name is reserved for the orchestrator itself.")
     return payload
+
+
+def _check_duration(value: object) -> None:
+    # Only numbers are stored (anything else is ignored, as before); they must fit the column.
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and not 0 <= value <= MAX_DURATION_MS:
+        raise HookRefused(
+            400, f"duration_ms: must be a number of milliseconds from 0 to {MAX_DURATION_MS}."
+        )

@@ -12,13 +12,17 @@ import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
-from rest_framework.authtoken.models import Token
+
+from tenants import json_rules
+from tenants import selectors as tenant_selectors
+from tenants import services as tenant_services
 
 from .. import selectors
+from ..api.pagination import MAX_SEQ
 from .feed import follow
 
 logger = logging.getLogger(__name__)
@@ -54,11 +58,35 @@ class SessionLiveConsumer(AsyncJsonWebsocketConsumer):
             logger.exception("live view of session %s failed", session_id)
             await self.close(code=1011)
 
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        """The live view only sends. A frame from the client is answered with an error frame
+        naming what is wrong with it (the socket stays open); nothing else is done with it."""
+        await self.send_json({"kind": "error", "detail": frame_refusal(text_data)})
+
     async def disconnect(self, code: int) -> None:
         if self.forwarding is not None:
             self.forwarding.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.forwarding
+
+
+def frame_refusal(text_data: str | None) -> str:
+    if text_data is None:
+        return "Binary frames are not taken: this socket only sends events."
+    try:
+        json_rules.loads(text_data)
+    except json_rules.HostileValue as exc:
+        return f"The frame was refused: {exc}"
+    except ValueError:
+        return "The frame is not JSON; and this socket only sends events."
+    return "This socket only sends events; it takes no messages."
+
+
+class NoSuchSocket(AsyncWebsocketConsumer):
+    """Every WebSocket path that is not a live view: the handshake is refused (HTTP 403)."""
+
+    async def connect(self) -> None:
+        await self.close()
 
 
 def cursor_from_query(query_string: bytes) -> int | None:
@@ -70,11 +98,11 @@ def cursor_from_query(query_string: bytes) -> int | None:
         after = int(values[-1])
     except ValueError:
         return None
-    return after if after >= 0 else None
+    return after if 0 <= after <= MAX_SEQ else None
 
 
 class QueryTokenAuthMiddleware(BaseMiddleware):
-    """`?token=<API token key>` authenticates a WebSocket: browsers cannot set headers on
+    """`?token=<API token>` authenticates a WebSocket: browsers cannot set headers on
     one. Without the parameter the session cookie (AuthMiddlewareStack, outside) stands; with
     a token that matches no active user, the connection is anonymous and so refused."""
 
@@ -86,9 +114,11 @@ class QueryTokenAuthMiddleware(BaseMiddleware):
 
 
 @database_sync_to_async
-def user_for_token(key: str):
-    # Looked up by key, as DRF's TokenAuthentication does: no comparison in Python.
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
+def user_for_token(token: str):
+    """The user an API token belongs to, as the REST API would authenticate it (hashed,
+    unexpired, unrevoked); anonymous otherwise."""
+    row = tenant_selectors.active_api_token(token)
+    if row is None:
         return AnonymousUser()
-    return token.user
+    tenant_services.note_token_use(row)
+    return row.user

@@ -30,7 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
-from ..api.pagination import SeqCursor
+from ..api.pagination import MAX_SEQ, SeqCursor
 from .consumers import user_for_token
 from .feed import events_after, follow
 
@@ -90,7 +90,7 @@ def _resume_cursor(request: HttpRequest) -> int | None:
         after = int(raw)
     except ValueError:
         return None
-    return after if after >= 0 else None
+    return after if 0 <= after <= MAX_SEQ else None
 
 
 def sse_frame(event: dict) -> bytes:

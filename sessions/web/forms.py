@@ -38,6 +38,7 @@ class NewSessionForm(forms.Form):
     initial_prompt = forms.CharField(
         label="Initial prompt",
         required=False,
+        max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
     mode = forms.ChoiceField(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..choices import Role
-from ..models import Organization, User
+from ..models import ApiToken, Organization, User
 
 
 class StrictSerializer(serializers.Serializer):
@@ -96,7 +96,28 @@ class UserSerializer(serializers.ModelSerializer):
 class TokenRequestSerializer(StrictSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
+    name = serializers.CharField(max_length=100, required=False, default="")
+    expires_in_days = serializers.IntegerField(
+        min_value=1,
+        max_value=3650,
+        required=False,
+        help_text="Default API_TOKEN_TTL_DAYS (30).",
+    )
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as listed: never the token itself (not stored), only its first characters."""
+
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "user", "created_at", "expires_at", "last_used_at"]
+        fields += ["revoked_at"]
+        read_only_fields = fields
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Shown once: only its digest is stored.")
+    id = serializers.UUIDField()
+    expires_at = serializers.DateTimeField(allow_null=True)

@@ -231,3 +231,14 @@ def test_superuser_without_org_cannot_create_session(api, superuser):
     )
     assert response.status_code == 400
     assert not Session.objects.exists()
+
+
+@pytest.mark.parametrize("ended", [SessionStatus.COMPLETED, SessionStatus.ERROR])
+def test_stopping_an_ended_session_is_409_and_changes_nothing(api, member, ended):
+    session = github_session(member)
+    Session.objects.filter(pk=session.pk).update(status=ended, status_reason="over")
+    response = api(member).post(f"/api/sessions/{session.pk}/stop/")
+    assert response.status_code == 409, response.content
+    assert f"already ended ({ended})" in response.json()["detail"]
+    session.refresh_from_db()
+    assert (session.status, session.status_reason) == (ended, "over")

@@ -22,7 +22,6 @@ from typing import Any
 import claude_agent_sdk
 import httpx
 import pytest
-from rest_framework.authtoken.models import Token
 
 from sessions import policies
 from sessions.agent.scripted_model.server import ScriptedModelServer
@@ -30,6 +29,7 @@ from sessions.choices import SessionStatus
 from sessions.live import feed as live
 from sessions.models import CommandLog, HookEvent, Session
 from tenants.models import User
+from tests.conftest import api_token_for
 from tests.live_server import running_server
 from tests.sessions.conftest import wait_for
 
@@ -165,7 +165,7 @@ def attach(client, **project: str) -> dict[str, Any]:
 def fetch_hook_config(base_url: str, session_id: str, user: User) -> dict[str, Any]:
     """A new token and the blocks that carry it (the only answer that shows a token again),
     over real HTTP, so the settings name the address Claude Code can reach."""
-    key = Token.objects.get_or_create(user=user)[0].key
+    key = api_token_for(user)
     response = httpx.post(
         f"{base_url}/api/sessions/{session_id}/hook-config/rotate/",
         headers={"Authorization": f"Token {key}"},

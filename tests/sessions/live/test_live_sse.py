@@ -17,16 +17,17 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings as django_settings
 from django.test import AsyncClient
-from rest_framework.authtoken.models import Token
 
 from orchestrator.asgi import application
 from sessions import services
 from sessions.choices import SessionMode
 from sessions.live import feed as live
 from sessions.models import Session
+from tests.conftest import api_token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,7 +124,7 @@ def session(member) -> Session:
 
 @pytest.fixture
 def auth(member) -> dict[str, str]:
-    return {"Authorization": f"Token {Token.objects.create(user=member).key}"}
+    return {"Authorization": f"Token {api_token_for(member)}"}
 
 
 class Hooks:
@@ -219,7 +220,7 @@ def test_stream_catches_up_then_goes_live_and_resumes_exactly(server, session, a
 
 
 def test_stream_needs_a_viewer_of_the_session(server, session, outsider):
-    outsider_auth = {"Authorization": f"Token {Token.objects.create(user=outsider).key}"}
+    outsider_auth = {"Authorization": f"Token {api_token_for(outsider)}"}
     url = f"{server}/api/sessions/{session.pk}/stream"
     anonymous = httpx.get(url, timeout=10)
     assert anonymous.status_code == 401
@@ -235,7 +236,7 @@ async def test_quiet_stream_sends_heartbeats_and_leaves_the_group_when_the_clien
     """Driven through the ASGI app itself, so Django's own disconnect handling runs."""
     settings.LIVE_HEARTBEAT_SECONDS = 0.05
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    key = (await Token.objects.acreate(user=member)).key
+    key = await database_sync_to_async(api_token_for)(member)
     client_gone = asyncio.Event()
     requests = iter([{"type": "http.request", "body": b"", "more_body": False}])
 

@@ -11,17 +11,19 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from orchestrator.asgi import application
 from sessions import services
 from sessions.choices import SessionMode, SessionStatus
 from sessions.live import feed as live
 from sessions.models import Session
+from tests.conftest import api_token_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 ORIGIN = b"http://127.0.0.1:8000"
+# The handshake's Host: the server's own scheme and port are what the Origin must match.
+HOST = (b"host", b"127.0.0.1:8000")
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +56,7 @@ def record(session: Session, n: int):
 
 @database_sync_to_async
 def token_for(user) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    return api_token_for(user)
 
 
 async def open_socket(
@@ -64,7 +66,7 @@ async def open_socket(
     communicator = WebsocketCommunicator(
         application,
         f"/ws/sessions/{session_id}/?{urlencode(query)}",
-        headers=[(b"origin", ORIGIN)] if headers is None else headers,
+        headers=[(b"origin", ORIGIN), HOST] if headers is None else [*headers, HOST],
     )
     connected, _ = await communicator.connect(timeout=5)
     return communicator, connected
