@@ -68,7 +68,11 @@ class Session(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "status"])]
+        indexes = [
+            models.Index(fields=["organization", "status"]),
+            # Quotas count an organization's sessions created today.
+            models.Index(fields=["organization", "created_at"], name="session_org_created"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tenants import json_rules
+from tenants import json_rules, quotas
 from tenants import selectors as tenant_selectors
 from tenants.choices import AuditAction
 from tenants.encryption import SecretUnreadable
@@ -62,6 +62,7 @@ def create_session(
     session_id, turn_id = uuid.uuid4(), uuid.uuid4() if managed else None
     token = "" if managed else hook_tokens.new_token(session_id)
     with transaction.atomic():
+        _check_quotas(organization, with_workspace=managed)
         session = Session.objects.create(
             id=session_id,
             organization=organization,
@@ -93,6 +94,17 @@ def create_session(
     logger.info("session created id=%s org=%s by=%s", session.pk, organization.slug, actor)
     session.new_hook_token = token
     return session
+
+
+def _check_quotas(organization: Organization, *, with_workspace: bool) -> None:
+    """Refuse a session over the organization's quotas (QuotaExceeded, a 429).
+
+    The organization's row is locked first, in the transaction that creates the session:
+    concurrent creates of one organization queue here, and each counts after the previous
+    one committed, so fifty at once never pass a limit of five. Other organizations wait for
+    nothing."""
+    Organization.objects.select_for_update().only("pk").get(pk=organization.pk)
+    quotas.check_new_session(organization, with_workspace=with_workspace)
 
 
 def rotate_hook_token(*, session: Session, actor: User) -> str:

@@ -4,9 +4,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 
-from . import services
-from .models import ApiToken, IdempotencyKey, Organization, User
+from . import quotas, services
+from .models import (
+    ApiToken,
+    IdempotencyKey,
+    Organization,
+    OrganizationQuota,
+    OrganizationUsage,
+    User,
+)
 from .validators import validate_git_credential, validate_local_roots
 
 
@@ -120,6 +128,64 @@ class OrganizationAdmin(admin.ModelAdmin):
                 username=data.get("git_username") or services.DEFAULT_GIT_USERNAME,
                 host=data.get("git_host", ""),
             )
+
+
+@admin.register(OrganizationQuota)
+class OrganizationQuotaAdmin(admin.ModelAdmin):
+    """Operators set limits here; each save goes through tenants.services.set_quotas (the
+    same validation and audit event as the API)."""
+
+    list_display = ["organization", *quotas.QUOTA_FIELDS, "updated_at"]
+    list_select_related = ["organization"]
+    search_fields = ["organization__name", "organization__slug"]
+    readonly_fields = ["usage_now", "updated_at"]
+    fields = ["organization", *quotas.QUOTA_FIELDS, "usage_now", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # An organization's quota row stays its own.
+        return [*self.readonly_fields, "organization"] if obj else self.readonly_fields
+
+    @admin.display(description="Usage now")
+    def usage_now(self, obj: OrganizationQuota) -> str:
+        if not obj or not obj.organization_id:
+            return "-"
+        usage = quotas.usage_of(obj.organization)
+        measured = usage.measured_at.strftime("%Y-%m-%d %H:%M") if usage.measured_at else "never"
+        return (
+            f"{usage.active_sessions} active sessions, {usage.sessions_today} created today, "
+            f"{usage.workspaces} workspaces, {filesizeformat(usage.storage_bytes)} "
+            f"(disk measured {measured})"
+        )
+
+    def save_model(self, request, obj, form, change) -> None:
+        changes = {name: form.cleaned_data[name] for name in quotas.QUOTA_FIELDS}
+        if change:
+            changes = {name: value for name, value in changes.items() if name in form.changed_data}
+        saved = services.set_quotas(
+            organization=obj.organization, actor=request.user, changes=changes
+        )
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at
+
+
+@admin.register(OrganizationUsage)
+class OrganizationUsageAdmin(admin.ModelAdmin):
+    """What the measuring job (Periodic tasks: "Measure workspace usage for quotas") found."""
+
+    list_display = ["organization", "workspaces", "storage", "measured_at"]
+    list_select_related = ["organization"]
+
+    @admin.display(description="Storage", ordering="storage_bytes")
+    def storage(self, obj: OrganizationUsage) -> str:
+        return filesizeformat(obj.storage_bytes)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(User)

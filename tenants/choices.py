@@ -27,3 +27,13 @@ class AuditAction(models.TextChoices):
     SESSION_CREATED = "session.created", "Session created"
     SESSION_STOPPED = "session.stopped", "Session stopped"
     BYPASS_USED = "platform.bypass", "Tenant bypass used"
+
+
+class QuotaKind(models.TextChoices):
+    """An organization's limits; each is a nullable field of OrganizationQuota (null:
+    unlimited) and the key of its usage."""
+
+    ACTIVE_SESSIONS = "max_active_sessions", "Active sessions"
+    WORKSPACES = "max_workspaces", "Workspaces on disk"
+    STORAGE_GB = "max_storage_gb", "Storage"
+    SESSIONS_PER_DAY = "max_sessions_per_day", "Sessions created today"

@@ -4,6 +4,7 @@ import hashlib
 import uuid
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -171,3 +172,75 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only.")
+
+
+# The largest value each limit accepts: beyond these a number is a typo, not a plan.
+QUOTA_MAXIMA = {
+    "max_active_sessions": 100_000,
+    "max_workspaces": 1_000_000,
+    "max_storage_gb": 1_000_000,
+    "max_sessions_per_day": 10_000_000,
+}
+
+
+def _limit_field(name: str, label: str, help_text: str) -> models.PositiveIntegerField:
+    return models.PositiveIntegerField(
+        label,
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(QUOTA_MAXIMA[name])],
+        help_text=f"{help_text} Empty: unlimited.",
+    )
+
+
+class OrganizationQuota(models.Model):
+    """An organization's limits, set by operators (tenants.services.set_quotas). Each is null
+    for unlimited; an organization without a row has no limits at all."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="quota"
+    )
+    max_active_sessions = _limit_field(
+        "max_active_sessions",
+        "max active sessions",
+        "Sessions not yet ended (pending, preparing, running, idle).",
+    )
+    max_workspaces = _limit_field(
+        "max_workspaces",
+        "max workspaces",
+        "Workspace folders on disk, ended sessions' included until removed.",
+    )
+    max_storage_gb = _limit_field(
+        "max_storage_gb", "max storage (GB)", "Bytes under its workspaces, in GB (1024³ bytes)."
+    )
+    max_sessions_per_day = _limit_field(
+        "max_sessions_per_day",
+        "max sessions per day",
+        "Sessions created since midnight (TIME_ZONE).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "quota"
+
+    def __str__(self) -> str:
+        return f"Quotas of {self.organization}"
+
+
+class OrganizationUsage(models.Model):
+    """What the periodic measuring job last found on disk for an organization: cheap to read
+    where a walk of every workspace would not be."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="usage"
+    )
+    workspaces = models.PositiveIntegerField(default=0)
+    storage_bytes = models.PositiveBigIntegerField(default=0)
+    measured_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "measured usage"
+        verbose_name_plural = "measured usage"
+
+    def __str__(self) -> str:
+        return f"Usage of {self.organization}"

@@ -11,8 +11,8 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from . import encryption
-from .models import ApiToken, Organization, User, token_digest
+from . import encryption, quotas
+from .models import ApiToken, AuditEvent, Organization, User, token_digest
 from .validators import validate_local_roots
 
 
@@ -92,3 +92,32 @@ def active_api_token(token: str) -> ApiToken | None:
     if row.expires_at is not None and row.expires_at <= timezone.now():
         return None
     return row
+
+
+def quota_report_of(organization: Organization) -> dict:
+    """The organization's limits (null: unlimited) with its current usage."""
+    usage = quotas.usage_of(organization)
+    return {
+        **quotas.limits_of(organization),
+        "usage": {
+            "active_sessions": usage.active_sessions,
+            "workspaces": usage.workspaces,
+            "storage_gb": usage.storage_gb,
+            "storage_bytes": usage.storage_bytes,
+            "sessions_today": usage.sessions_today,
+            "measured_at": usage.measured_at,
+        },
+    }
+
+
+def members_of(organization: Organization):
+    """The organization's active members, admins first."""
+    return (
+        User.objects.filter(organization=organization, is_active=True)
+        .only("username", "first_name", "last_name", "role", "last_login")
+        .order_by("role", "username")
+    )
+
+
+def recent_audit_events_of(organization: Organization, limit: int) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(organization=organization)[:limit])

@@ -15,7 +15,16 @@ from django.utils import timezone
 from . import encryption, json_rules, org_settings
 from .choices import AuditAction, Role
 from .context import client_address
-from .models import ApiToken, AuditEvent, Organization, User, token_digest
+from .models import (
+    QUOTA_MAXIMA,
+    ApiToken,
+    AuditEvent,
+    Organization,
+    OrganizationQuota,
+    OrganizationUsage,
+    User,
+    token_digest,
+)
 from .validators import validate_git_credential, validate_local_roots
 
 logger = logging.getLogger(__name__)
@@ -298,4 +307,71 @@ def record_audit(
         target_repr=str(target)[:200] if target is not None else "",
         address=address or client_address(),
         details=details or {},
+    )
+
+
+# --- quotas and measured usage ------------------------------------------------------------
+
+
+@transaction.atomic
+def set_quotas(
+    *, organization: Organization, actor: User | None, changes: dict
+) -> OrganizationQuota:
+    """Change some of an organization's limits (`None`: unlimited); the others stay.
+    Operators only: a platform superuser, or `actor=None` for the system."""
+    if actor is not None and not actor.is_superuser:
+        raise PermissionDenied("Only platform superusers change quotas.")
+    cleaned = validate_quota_changes(changes)
+    # The organization's row lock is what session creation holds while it counts: a change
+    # waits for a create in flight, never lands in the middle of one.
+    Organization.objects.select_for_update().get(pk=organization.pk)
+    quota, _ = OrganizationQuota.objects.get_or_create(organization=organization)
+    changed = {
+        name: {"from": getattr(quota, name), "to": value}
+        for name, value in cleaned.items()
+        if getattr(quota, name) != value
+    }
+    if changed:
+        for name, change in changed.items():
+            setattr(quota, name, change["to"])
+        quota.save()
+        record_audit(
+            action=AuditAction.QUOTA_CHANGED,
+            actor=actor,
+            organization=organization,
+            target=organization,
+            details=changed,
+        )
+        logger.info("quotas of org=%s changed %s by=%s", organization.slug, changed, actor)
+    return quota
+
+
+def validate_quota_changes(changes: object) -> dict:
+    """Known limits only, each null or a whole number from 0 to its maximum."""
+    if not isinstance(changes, dict):
+        raise ValidationError("Quotas are a JSON object.")
+    errors: dict[str, str] = {}
+    for name, value in changes.items():
+        if name not in QUOTA_MAXIMA:
+            errors[name] = "Unknown quota."
+        elif value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            errors[name] = "A whole number, 0 or more (null: unlimited)."
+        elif value is not None and value > QUOTA_MAXIMA[name]:
+            errors[name] = f"At most {QUOTA_MAXIMA[name]} (null: unlimited)."
+    if errors:
+        raise ValidationError(errors)
+    return dict(changes)
+
+
+def record_usage(*, organization_id, workspaces: int, storage_bytes: int, measured_at) -> None:
+    """Store what the measuring job found on disk for one organization."""
+    OrganizationUsage.objects.update_or_create(
+        organization_id=organization_id,
+        defaults={
+            "workspaces": workspaces,
+            "storage_bytes": storage_bytes,
+            "measured_at": measured_at,
+        },
     )

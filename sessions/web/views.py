@@ -21,6 +21,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tenants.quotas import QuotaExceeded
+
 from .. import selectors, services
 from ..choices import ENDED_STATUSES, SessionMode, SessionStatus
 from ..hooks import config as hook_config
@@ -111,7 +113,7 @@ def session_new(request: HttpRequest) -> HttpResponse:
             return _render_hook_config(request, session, token=session.new_hook_token)
         if session is not None:
             return redirect("sessions:detail", session_id=session.pk)
-    status = 400 if form.errors else 200
+    status = 429 if getattr(form, "quota_exceeded", False) else 400 if form.errors else 200
     return render(request, "sessions/session_new.html", {"form": form}, status=status)
 
 
@@ -131,6 +133,11 @@ def _create(request: HttpRequest, form: NewSessionForm) -> Session | None:
     except ValidationError as exc:
         # The service's errors name fields (github_repo, local_path, ...) the form has.
         form.add_error(None, exc)
+        return None
+    except QuotaExceeded as exc:
+        # The API's 429 message, word for word: the limit, the usage and what to do.
+        form.add_error(None, exc.detail)
+        form.quota_exceeded = True
         return None
 
 

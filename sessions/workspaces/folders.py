@@ -145,6 +145,23 @@ def disk_usage(path: Path) -> int:
     return total
 
 
+def organization_usage(organization_id) -> tuple[int, int]:
+    """(workspace folders, bytes under them) of one organization: what its quotas count.
+
+    A walk of every file: run it from the periodic measuring job, never on a request."""
+    if not _ID.match(str(organization_id)):
+        raise WorkspaceError("Organization ids may only hold letters, digits, - and _.")
+    folder = _workspaces_root() / str(organization_id)
+    try:
+        with os.scandir(folder) as entries:
+            workspaces = [
+                Path(entry.path) for entry in entries if entry.is_dir(follow_symlinks=False)
+            ]
+    except FileNotFoundError:
+        return 0, 0
+    return len(workspaces), sum(disk_usage(path) for path in workspaces)
+
+
 # --- workspace folder ---------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..choices import Role
-from ..models import ApiToken, Organization, User
+from ..models import QUOTA_MAXIMA, ApiToken, Organization, User
 
 
 class StrictSerializer(serializers.Serializer):
@@ -121,3 +121,37 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Shown once: only its digest is stored.")
     id = serializers.UUIDField()
     expires_at = serializers.DateTimeField(allow_null=True)
+
+
+def _limit(name: str, help_text: str) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=QUOTA_MAXIMA[name],
+        help_text=f"{help_text} null: unlimited.",
+    )
+
+
+class QuotasSerializer(StrictSerializer):
+    """A PATCH changes the limits it names and leaves the others."""
+
+    max_active_sessions = _limit("max_active_sessions", "Sessions not yet ended.")
+    max_workspaces = _limit("max_workspaces", "Workspace folders on disk.")
+    max_storage_gb = _limit("max_storage_gb", "GB (1024³ bytes) under its workspaces.")
+    max_sessions_per_day = _limit("max_sessions_per_day", "Sessions created since midnight.")
+
+
+class QuotaUsageSerializer(serializers.Serializer):
+    active_sessions = serializers.IntegerField()
+    workspaces = serializers.IntegerField(help_text="As last measured, plus workspaces made since.")
+    storage_gb = serializers.FloatField()
+    storage_bytes = serializers.IntegerField()
+    sessions_today = serializers.IntegerField()
+    measured_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the disk was last measured (null: not yet)."
+    )
+
+
+class QuotaReportSerializer(QuotasSerializer):
+    usage = QuotaUsageSerializer(read_only=True)

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,6 +20,8 @@ from .serializers import (
     GitCredentialStatusSerializer,
     LocalRootsSerializer,
     OrganizationSerializer,
+    QuotaReportSerializer,
+    QuotasSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     UserCreateSerializer,
@@ -96,6 +98,8 @@ class OrganizationViewSet(
     def get_permissions(self):
         if self.action in ("create", "partial_update"):
             return [IsSuperuser()]
+        if self.action == "quotas" and self.request.method not in SAFE_METHODS:
+            return [IsSuperuser()]
         return super().get_permissions()
 
     @idempotent
@@ -154,3 +158,18 @@ class OrganizationViewSet(
                 organization=organization, actor=request.user
             )
         return Response(GitCredentialStatusSerializer(organization).data)
+
+    @extend_schema(methods=["GET"], request=None)
+    @extend_schema(methods=["PATCH"], request=QuotasSerializer)
+    @extend_schema(responses={200: QuotaReportSerializer})
+    @action(detail=True, methods=["get", "patch"])
+    def quotas(self, request, slug=None):
+        """The organization's limits with its usage (members); change some (superusers)."""
+        organization = self.get_object()
+        if request.method == "PATCH":
+            data = QuotasSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.set_quotas(
+                organization=organization, actor=request.user, changes=data.validated_data
+            )
+        return Response(QuotaReportSerializer(selectors.quota_report_of(organization)).data)
