@@ -16,3 +16,10 @@ class AgentSessionsConfig(AppConfig):
         from .agent.dispatch import queue_turn
 
         turns.install_dispatcher(queue_turn)
+        # An organization's session defaults are checked by the same rule as a session's
+        # metadata; tenants cannot import sessions, so the rule is handed to it.
+        from tenants import org_settings
+
+        from .agent_options import defaults_errors
+
+        org_settings.install_defaults_check(defaults_errors)
