@@ -142,7 +142,10 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request, obj, form, change) -> None:
         """A change of role or of `active` goes through the services: audited, and refused
         when it would leave an organization without an active admin."""
-        if not change or obj.organization_id is None:
+        if not change:
+            services.save_member_from_console(user=obj, actor=request.user)
+            return
+        if obj.organization_id is None:
             super().save_model(request, obj, form, change)
             return
         stored = User.objects.get(pk=obj.pk)

@@ -303,6 +303,23 @@ def record_audit(
 
 # --- members: added, invited, re-roled, deactivated ------------------------------------
 
+
+@transaction.atomic
+def save_member_from_console(*, user: User, actor: User) -> User:
+    """An operator added a user in the console (its form set the password): save it and
+    record it as any other addition."""
+    user.save()
+    if user.organization_id is not None:
+        record_audit(
+            action=AuditAction.MEMBER_ADDED,
+            actor=actor,
+            organization=user.organization,
+            target=user,
+            details={"role": user.role, "by": "console"},
+        )
+    return user
+
+
 ONE_TIME_PASSWORD_BYTES = 12
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
@@ -32,5 +33,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     if "actor" in chosen:
         events = events.filter(actor_name=chosen["actor"])
     page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    for event in page.object_list:
+        event.details_json = json.dumps(event.details, sort_keys=True) if event.details else ""
     context = {"page": page, "filters": filters, "filter_query": urlencode(chosen)}
     return render(request, "tenants/audit.html", context)

@@ -122,3 +122,21 @@ def test_an_operator_deactivates_with_the_console_action(web, superuser, owner, 
     member.refresh_from_db()
     owner.refresh_from_db()
     assert not member.is_active and owner.is_active  # owner is the last admin
+
+
+def test_a_user_added_in_the_console_is_audited(web, superuser, org):
+    answer = web(superuser).post(
+        "/admin/tenants/user/add/",
+        {
+            "username": "console-made",
+            "password1": "a-long-passphrase-1",
+            "password2": "a-long-passphrase-1",
+            "usable_password": "true",
+            "organization": str(org.pk),
+            "role": "viewer",
+        },
+    )
+    assert answer.status_code == 302, answer.content[:2000]
+    event = AuditEvent.objects.get(action=AuditAction.MEMBER_ADDED)
+    assert event.target_repr == "console-made" and event.actor == superuser
+    assert event.details == {"role": "viewer", "by": "console"}

@@ -241,6 +241,7 @@ def test_the_audit_page_lists_and_filters_events(web, owner, member, other_org):
     web(owner).post("/org/members/member/role/", {"role": "viewer"})
     page = web(owner).get("/org/audit/").content.decode()
     assert f'data-action="{AuditAction.MEMBER_ROLE_CHANGED}"' in page
+    assert "{&quot;from&quot;: &quot;user&quot;, &quot;to&quot;: &quot;viewer&quot;}" in page
     filtered = web(owner).get(f"/org/audit/?action={AuditAction.SETTINGS_CHANGED}").content
     assert b"data-action=" not in filtered and b"No events" in filtered
     by_actor = web(owner).get("/org/audit/?actor=nobody").content
