@@ -10,7 +10,12 @@ from rest_framework.routers import DefaultRouter
 from sessions.api.views import SessionViewSet
 from sessions.hooks.views import HookView, ToolCompleteView
 from sessions.live.stream import SessionEventsView, session_stream
-from tenants.api.views import ApiTokenViewSet, ObtainTokenView, OrganizationViewSet
+from tenants.api.views import (
+    ApiTokenViewSet,
+    AuditEventListView,
+    ObtainTokenView,
+    OrganizationViewSet,
+)
 
 router = DefaultRouter()
 # No `.json` format suffixes: JSON is the only format, and the suffixed routes reached action
@@ -23,6 +28,7 @@ router.register("auth/tokens", ApiTokenViewSet, basename="api-token-record")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("api/audit/", AuditEventListView.as_view(), name="api-audit"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
@@ -48,6 +54,8 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("org/", include("tenants.web.urls")),
+    # Organization management (members, settings, audit trail).
+    path("org/", include("tenants.web.manage_urls")),
     path("", include("sessions.web.urls")),
 ]
 # The dashboard's CSS and JS under DEBUG (daphne serves no static files); production serves

@@ -12,12 +12,14 @@ applied alike on create, on PATCH and in the operations console.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.conf import settings
 
 from tenants import org_settings
 from tenants.models import Organization, User
 
-PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
+PERMISSION_MODES = org_settings.PERMISSION_MODES
 ADMIN_ONLY_MODE = "bypassPermissions"
 MAX_MODEL_NAME = 100
 
@@ -69,3 +71,21 @@ def role_errors(
             f"{', '.join(beyond)}."
         )
     return errors
+
+
+def defaults_errors(defaults: dict, organization_settings: dict) -> list[str]:
+    """What is wrong with an organization's defaults for new sessions: the metadata rule,
+    under the limits of the settings being saved (not the ones stored now)."""
+    return form_errors(defaults, SimpleNamespace(settings=organization_settings))
+
+
+def with_defaults(metadata: dict, organization: Organization | None) -> tuple[dict, dict]:
+    """The metadata with the organization's defaults filled in where it is silent, and the
+    defaults that were used (a privileged default an admin chose may be kept by anyone, as
+    on PATCH)."""
+    applied = {
+        key: value
+        for key, value in org_settings.session_defaults(organization).items()
+        if key not in metadata
+    }
+    return {**metadata, **applied}, applied

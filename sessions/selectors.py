@@ -5,13 +5,27 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
+from tenants import org_settings
+from tenants.choices import SessionVisibility
 from tenants.models import User
 
 from .models import CommandLog, Session, SessionMessage
 
 
 def sessions_visible_to(user: User):
-    return Session.objects.for_user(user).select_related("created_by", "organization")
+    """The one scoping entry point for sessions: the user's organization's, narrowed to their
+    own when its settings say `sessionVisibility: own` (admins and superusers still see all)."""
+    sessions = Session.objects.for_user(user).select_related("created_by", "organization")
+    if _sees_only_own(user):
+        sessions = sessions.filter(created_by=user)
+    return sessions
+
+
+def _sees_only_own(user: User) -> bool:
+    if not user.is_authenticated or user.is_superuser or user.is_org_admin:
+        return False
+    visibility = org_settings.session_visibility(user.organization)
+    return visibility == SessionVisibility.OWN
 
 
 def get_session_for(user: User, session_id) -> Session:

@@ -23,7 +23,7 @@ from .choices import ENDED_STATUSES, TRANSITIONS, Direction, SessionMode, Sessio
 from .hooks import tokens as hook_tokens
 from .live import feed
 from .models import CleanupAction, CleanupRecord, CommandLog, Session, SessionMessage
-from .validators import validate_agent_metadata, validate_project
+from .validators import validate_agent_metadata, validate_new_session_metadata, validate_project
 from .workspaces import folders
 from .workspaces.agent_state import remove_agent_state
 from .workspaces.git import GitCredential
@@ -57,7 +57,7 @@ def create_session(
         github_repo=github_repo,
         local_path=local_path,
     )
-    metadata = validate_agent_metadata(metadata or {}, actor=actor, organization=organization)
+    metadata = validate_new_session_metadata(metadata or {}, actor=actor, organization=organization)
     managed = mode == SessionMode.MANAGED
     session_id, turn_id = uuid.uuid4(), uuid.uuid4() if managed else None
     token = "" if managed else hook_tokens.new_token(session_id)

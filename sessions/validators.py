@@ -117,3 +117,14 @@ def validate_agent_metadata(
     if errors:
         raise ValidationError({"metadata": errors})
     return metadata
+
+
+def validate_new_session_metadata(
+    metadata: dict, *, actor: User | None, organization: Organization | None
+) -> dict:
+    """A new session's metadata with the organization's defaults filled in where the request
+    is silent, then checked whole by the one rule, so a default is validated exactly as a
+    value given would be (a privileged default an admin chose may be kept, as on PATCH)."""
+    validate_metadata_shape(metadata)
+    merged, applied = agent_options.with_defaults(metadata, organization)
+    return validate_agent_metadata(merged, actor=actor, organization=organization, current=applied)

@@ -4,11 +4,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
 from . import quotas, services
 from .models import (
     ApiToken,
+    AuditEvent,
     IdempotencyKey,
     Organization,
     OrganizationQuota,
@@ -202,6 +204,49 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         ("Organization", {"fields": ["organization", "role"]}),
     ]
+    actions = ["deactivate", "reactivate"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        """A change of role or of `active` goes through the services: audited, and refused
+        when it would leave an organization without an active admin."""
+        if not change:
+            services.save_member_from_console(user=obj, actor=request.user)
+            return
+        if obj.organization_id is None:
+            super().save_model(request, obj, form, change)
+            return
+        stored = User.objects.get(pk=obj.pk)
+        role, is_active = obj.role, obj.is_active
+        obj.role, obj.is_active = stored.role, stored.is_active
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            try:
+                if role != stored.role:
+                    services.change_member_role(member=obj, actor=request.user, role=role)
+                if is_active != stored.is_active:
+                    toggle = services.reactivate_member if is_active else services.deactivate_member
+                    toggle(member=obj, actor=request.user)
+            except ValidationError as exc:
+                transaction.set_rollback(True)
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+
+    @admin.action(description="Deactivate the selected users (their API tokens are revoked)")
+    def deactivate(self, request, queryset):
+        self._each(request, queryset, services.deactivate_member, "Deactivated")
+
+    @admin.action(description="Reactivate the selected users")
+    def reactivate(self, request, queryset):
+        self._each(request, queryset, services.reactivate_member, "Reactivated")
+
+    def _each(self, request, queryset, change, done: str) -> None:
+        count = 0
+        for user in queryset.exclude(organization=None):
+            try:
+                change(member=user, actor=request.user)
+                count += 1
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        self.message_user(request, f"{done} {count} user(s).", messages.SUCCESS)
 
 
 @admin.register(IdempotencyKey)
@@ -242,3 +287,24 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             services.revoke_api_token(token=token, actor=request.user)
         self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: events are appended by the services and never changed."""
+
+    list_display = ["created_at", "organization", "actor_name", "action", "target_repr"]
+    list_display += ["address"]
+    list_filter = ["action", "organization"]
+    search_fields = ["actor_name", "target_repr", "target_id"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -19,6 +19,8 @@ class AuditAction(models.TextChoices):
     GIT_CREDENTIAL_REMOVED = "organization.git_credential_removed", "Git credential removed"
     QUOTA_CHANGED = "organization.quota_changed", "Quotas changed"
     MEMBER_ADDED = "member.added", "Member added"
+    MEMBER_INVITED = "member.invited", "Member invited"
+    MEMBER_INVITE_ACCEPTED = "member.invite_accepted", "Member set their password"
     MEMBER_ROLE_CHANGED = "member.role_changed", "Member's role changed"
     MEMBER_DEACTIVATED = "member.deactivated", "Member deactivated"
     MEMBER_REACTIVATED = "member.reactivated", "Member reactivated"
@@ -37,3 +39,10 @@ class QuotaKind(models.TextChoices):
     WORKSPACES = "max_workspaces", "Workspaces on disk"
     STORAGE_GB = "max_storage_gb", "Storage"
     SESSIONS_PER_DAY = "max_sessions_per_day", "Sessions created today"
+
+
+class SessionVisibility(models.TextChoices):
+    """Who sees which sessions of an organization (its settings' `sessionVisibility`)."""
+
+    ORGANIZATION = "organization", "Every member sees every session of the organization"
+    OWN = "own", "Users and viewers see only the sessions they created; admins see all"

@@ -6,7 +6,7 @@ import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
@@ -110,8 +110,8 @@ def quota_report_of(organization: Organization) -> dict:
     }
 
 
-def members_of(organization: Organization):
-    """The organization's active members, admins first."""
+def active_members_of(organization: Organization):
+    """The organization's active members, admins first (the dashboard's overview)."""
     return (
         User.objects.filter(organization=organization, is_active=True)
         .only("username", "first_name", "last_name", "role", "last_login")
@@ -121,3 +121,43 @@ def members_of(organization: Organization):
 
 def recent_audit_events_of(organization: Organization, limit: int) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(organization=organization)[:limit])
+
+
+def members_of(user: User, organization: Organization):
+    """An organization's members, for its admins and superusers (PermissionDenied otherwise:
+    the caller already knows the organization exists, it is their own)."""
+    _require_admin_view(user, organization)
+    return User.objects.filter(organization=organization).order_by("username")
+
+
+def get_member_for(user: User, organization: Organization, username: str) -> User:
+    """A member of the organization by user name; 404 if the organization has none."""
+    try:
+        return members_of(user, organization).get(username=username)
+    except User.DoesNotExist:
+        raise Http404("No such member.") from None
+
+
+def api_tokens_of_member(user: User, member: User):
+    """A member's tokens, newest first, as their organization's admin sees them."""
+    return api_tokens_visible_to(user).filter(user=member)
+
+
+def audit_events_visible_to(user: User, *, organization_slug: str | None = None):
+    """Audit events, newest first: an organization admin's organization's; every event for a
+    superuser (or one organization's with `organization_slug`). Others: PermissionDenied."""
+    events = AuditEvent.objects.select_related("organization")
+    if user.is_superuser:
+        if organization_slug:
+            events = events.filter(organization__slug=organization_slug)
+        return events
+    if not user.is_org_admin:
+        raise PermissionDenied("Only organization admins may read the audit trail.")
+    return events.filter(organization_id=user.organization_id)
+
+
+def _require_admin_view(user: User, organization: Organization) -> None:
+    if user.is_superuser:
+        return
+    if not (user.is_org_admin and user.organization_id == organization.pk):
+        raise PermissionDenied("Only this organization's admins manage its members.")

@@ -12,8 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import encryption, json_rules, org_settings
-from .choices import AuditAction, Role
+from . import encryption, invitations, json_rules, org_settings
+from .choices import AuditAction, Role, SessionVisibility
 from .context import client_address
 from .models import (
     QUOTA_MAXIMA,
@@ -375,3 +375,270 @@ def record_usage(*, organization_id, workspaces: int, storage_bytes: int, measur
             "measured_at": measured_at,
         },
     )
+
+
+# --- members: added, invited, re-roled, deactivated ------------------------------------
+
+
+@transaction.atomic
+def save_member_from_console(*, user: User, actor: User) -> User:
+    """An operator added a user in the console (its form set the password): save it and
+    record it as any other addition."""
+    user.save()
+    if user.organization_id is not None:
+        record_audit(
+            action=AuditAction.MEMBER_ADDED,
+            actor=actor,
+            organization=user.organization,
+            target=user,
+            details={"role": user.role, "by": "console"},
+        )
+    return user
+
+
+ONE_TIME_PASSWORD_BYTES = 12
+
+
+class LastAdminError(ValidationError):
+    """The change would leave the organization without an active admin."""
+
+
+@transaction.atomic
+def add_member_with_one_time_password(
+    *, organization: Organization, actor: User, username: str, role: str, email: str = ""
+) -> tuple[User, str]:
+    """Add a member with a generated password, returned to be shown once (only its hash is
+    kept); the member should change it after logging in."""
+    password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
+    user = create_user(
+        organization=organization,
+        actor=actor,
+        username=username,
+        password=password,
+        role=role,
+        email=email,
+    )
+    return user, password
+
+
+@transaction.atomic
+def invite_member(
+    *,
+    organization: Organization,
+    actor: User,
+    username: str,
+    email: str,
+    role: str,
+    base_url: str,
+) -> User:
+    """Add a member with no usable password and mail them a link to set one (Django's
+    password-reset token: it ends when used, when the password changes, or after
+    PASSWORD_RESET_TIMEOUT). The mail leaves after commit; a member whose mail failed can be
+    sent a new link."""
+    _require_admin(actor, organization, "manage its users")
+    if not email:
+        raise ValidationError({"email": "An invitation needs an email address."})
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": "This username is taken."})
+    user = User(username=username, email=email, organization=organization, role=role)
+    user.set_unusable_password()
+    user.save()
+    record_audit(
+        action=AuditAction.MEMBER_INVITED,
+        actor=actor,
+        organization=organization,
+        target=user,
+        details={"role": role, "email": email},
+    )
+    link = invitations.invite_link(user, base_url)
+    transaction.on_commit(lambda: invitations.send_invitation(user, link, inviter=actor))
+    return user
+
+
+@transaction.atomic
+def accept_invitation(*, user: User, password: str) -> User:
+    """The invited member sets their password (the link's token was checked by the caller;
+    setting the password also ends that token)."""
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    record_audit(
+        action=AuditAction.MEMBER_INVITE_ACCEPTED,
+        actor=user,
+        organization=user.organization,
+        target=user,
+    )
+    return user
+
+
+@transaction.atomic
+def change_member_role(*, member: User, actor: User, role: str) -> User:
+    organization = _lock_members_of(member)
+    _require_admin(actor, organization, "change its members' roles")
+    member = User.objects.get(pk=member.pk)
+    if role not in Role.values:
+        raise ValidationError({"role": f"Role must be one of {', '.join(Role.values)}."})
+    if member.role == role:
+        return member
+    if member.role == Role.ADMIN and member.is_active:
+        _keep_an_admin(organization, member, "take the admin role from")
+    old = member.role
+    member.role = role
+    member.save(update_fields=["role"])
+    record_audit(
+        action=AuditAction.MEMBER_ROLE_CHANGED,
+        actor=actor,
+        organization=organization,
+        target=member,
+        details={"from": old, "to": role},
+    )
+    return member
+
+
+@transaction.atomic
+def deactivate_member(*, member: User, actor: User) -> User:
+    """Deactivate a member: they can no longer log in, their browser sessions end on their
+    next request (the auth backend refuses inactive users), and their API tokens are revoked
+    at once (a reactivated member gets new ones)."""
+    organization = _lock_members_of(member)
+    _require_admin(actor, organization, "deactivate its members")
+    member = User.objects.get(pk=member.pk)
+    if not member.is_active:
+        return member
+    if member.role == Role.ADMIN:
+        _keep_an_admin(organization, member, "deactivate")
+    member.is_active = False
+    member.save(update_fields=["is_active"])
+    revoked = ApiToken.objects.filter(user=member, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    record_audit(
+        action=AuditAction.MEMBER_DEACTIVATED,
+        actor=actor,
+        organization=organization,
+        target=member,
+        details={"tokens_revoked": revoked},
+    )
+    return member
+
+
+@transaction.atomic
+def reactivate_member(*, member: User, actor: User) -> User:
+    organization = _lock_members_of(member)
+    _require_admin(actor, organization, "reactivate its members")
+    member = User.objects.get(pk=member.pk)
+    if member.is_active:
+        return member
+    member.is_active = True
+    member.save(update_fields=["is_active"])
+    record_audit(
+        action=AuditAction.MEMBER_REACTIVATED,
+        actor=actor,
+        organization=organization,
+        target=member,
+    )
+    return member
+
+
+def _lock_members_of(member: User) -> Organization:
+    """Lock the member's organization row: changes to its admins run one at a time, so two
+    admins demoting each other at once cannot leave it with none."""
+    if member.organization_id is None:
+        raise ValidationError("Platform superusers belong to no organization.")
+    return Organization.objects.select_for_update().get(pk=member.organization_id)
+
+
+def _keep_an_admin(organization: Organization, member: User, what: str) -> None:
+    others = User.objects.filter(
+        organization=organization, role=Role.ADMIN, is_active=True
+    ).exclude(pk=member.pk)
+    if not others.exists():
+        raise LastAdminError(
+            f"You cannot {what} {member.get_username()}: they are the organization's last "
+            "active admin. Make another member an admin first."
+        )
+
+
+# --- organization settings ----------------------------------------------------------------
+
+
+@transaction.atomic
+def update_organization_settings(
+    *,
+    organization: Organization,
+    actor: User,
+    name: str,
+    session_defaults: dict,
+    session_visibility: str,
+) -> Organization:
+    """An admin's edit of the settings page: the name, the defaults for new sessions and who
+    sees which sessions. Validated by the same rules as the API; audited with what changed
+    (old and new values: none of these is a secret)."""
+    _require_admin(actor, organization, "change its settings")
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationError({"name": "Give a name of 1 to 200 characters."})
+    settings = dict(organization.settings or {})
+    settings[org_settings.SESSION_DEFAULTS] = session_defaults
+    settings[org_settings.SESSION_VISIBILITY] = session_visibility
+    if not session_defaults:
+        settings.pop(org_settings.SESSION_DEFAULTS)
+    settings = validate_settings(settings)
+    changes = _changes(
+        {"name": organization.name, **_tracked(organization.settings or {})},
+        {"name": name, **_tracked(settings)},
+    )
+    if not changes:
+        return organization
+    organization.name = name
+    organization.settings = settings
+    organization.save(update_fields=["name", "settings"])
+    record_audit(
+        action=AuditAction.SETTINGS_CHANGED,
+        actor=actor,
+        organization=organization,
+        target=organization,
+        details={"changed": changes},
+    )
+    return organization
+
+
+def _tracked(settings: dict) -> dict:
+    return {
+        org_settings.SESSION_DEFAULTS: settings.get(org_settings.SESSION_DEFAULTS) or {},
+        org_settings.SESSION_VISIBILITY: settings.get(org_settings.SESSION_VISIBILITY)
+        or SessionVisibility.ORGANIZATION,
+    }
+
+
+def _changes(old: dict, new: dict) -> dict:
+    return {
+        key: {"from": old.get(key), "to": value}
+        for key, value in new.items()
+        if old.get(key) != value
+    }
+
+
+@transaction.atomic
+def resend_invitation(*, member: User, actor: User, base_url: str) -> User:
+    """A new invitation link for a member who has not set a password yet."""
+    organization = _lock_members_of(member)
+    _require_admin(actor, organization, "invite its members")
+    if member.has_usable_password():
+        raise ValidationError(f"{member.get_username()} has already set a password.")
+    if not member.email:
+        raise ValidationError({"email": f"{member.get_username()} has no email address."})
+    record_audit(
+        action=AuditAction.MEMBER_INVITED,
+        actor=actor,
+        organization=organization,
+        target=member,
+        details={"role": member.role, "email": member.email, "again": True},
+    )
+    link = invitations.invite_link(member, base_url)
+    transaction.on_commit(lambda: invitations.send_invitation(member, link, inviter=actor))
+    return member

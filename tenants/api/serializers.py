@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..choices import Role
-from ..models import QUOTA_MAXIMA, ApiToken, Organization, User
+from ..models import QUOTA_MAXIMA, ApiToken, AuditEvent, Organization, User
 
 
 class StrictSerializer(serializers.Serializer):
@@ -78,10 +78,79 @@ class GitCredentialStatusSerializer(serializers.Serializer):
 
 
 class UserCreateSerializer(StrictSerializer):
+    """Three ways to add a member: with a `password` you choose; with `invite: true`, an
+    email that lets them set their own; or with neither, a one-time password generated and
+    answered this once."""
+
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
-    password = serializers.CharField(write_only=True, min_length=8, max_length=128)
+    password = serializers.CharField(write_only=True, min_length=8, max_length=128, required=False)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.USER)
     email = serializers.EmailField(required=False, default="")
+    invite = serializers.BooleanField(
+        required=False, default=False, help_text="Mail the member a link to set a password."
+    )
+
+    def validate(self, data: dict) -> dict:
+        if data["invite"] and "password" in data:
+            raise serializers.ValidationError(
+                {"invite": "Give either a password or invite: true, not both."}
+            )
+        if data["invite"] and not data["email"]:
+            raise serializers.ValidationError({"email": "An invitation needs an email address."})
+        return data
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    """A member as their organization's admins see them."""
+
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    invitation_pending = serializers.SerializerMethodField(
+        help_text="Invited and has not set a password yet."
+    )
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "role", "organization", "is_active"]
+        fields += ["invitation_pending", "date_joined", "last_login"]
+        read_only_fields = fields
+
+    def get_invitation_pending(self, user: User) -> bool:
+        return not user.has_usable_password()
+
+
+class MemberCreatedSerializer(MemberSerializer):
+    one_time_password = serializers.CharField(
+        required=False, help_text="Only when generated: shown this once, never stored."
+    )
+
+    class Meta(MemberSerializer.Meta):
+        fields = [*MemberSerializer.Meta.fields, "one_time_password"]
+        read_only_fields = fields
+
+
+class MemberUpdateSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+    def validate(self, data: dict) -> dict:
+        if not data:
+            raise serializers.ValidationError("Give role, is_active or both.")
+        return data
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    actor = serializers.CharField(source="actor_name", help_text="The user name when it acted.")
+    target = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "created_at", "organization", "actor", "action", "target", "address"]
+        fields += ["details"]
+        read_only_fields = fields
+
+    def get_target(self, event: AuditEvent) -> dict:
+        return {"type": event.target_type, "id": event.target_id, "repr": event.target_repr}
 
 
 class UserSerializer(serializers.ModelSerializer):

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import django_filters
+from django.conf import settings as django_settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import SAFE_METHODS, AllowAny
@@ -11,21 +14,30 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors, services
+from ..choices import AuditAction
 from ..idempotency import idempotent
-from ..models import ApiToken, Organization
+from ..models import ApiToken, AuditEvent, Organization
 from .permissions import IsOrganizationAdmin, IsSuperuser
 from .serializers import (
     ApiTokenSerializer,
+    AuditEventSerializer,
     GitCredentialSerializer,
     GitCredentialStatusSerializer,
     LocalRootsSerializer,
+    MemberCreatedSerializer,
+    MemberSerializer,
+    MemberUpdateSerializer,
     OrganizationSerializer,
     QuotaReportSerializer,
     QuotasSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     UserCreateSerializer,
-    UserSerializer,
+)
+
+ONE_TIME_PASSWORD_NOTE = (
+    "The one-time password is shown only in the first answer; an admin can deactivate this "
+    "member and add them again if it was lost."
 )
 
 
@@ -64,14 +76,17 @@ class ApiTokenViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Your API tokens (an organization admin: the organization's); DELETE revokes one."""
+    """Your API tokens (an organization admin: the organization's; `?user=<username>`: one
+    holder's); DELETE revokes one."""
 
     serializer_class = ApiTokenSerializer
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ApiToken.objects.none()
-        return selectors.api_tokens_visible_to(self.request.user)
+        tokens = selectors.api_tokens_visible_to(self.request.user)
+        holder = self.request.query_params.get("user")
+        return tokens.filter(user__username=holder) if holder else tokens
 
     def get_object(self):
         return selectors.get_api_token_for(self.request.user, self.kwargs["pk"])
@@ -111,17 +126,48 @@ class OrganizationViewSet(
             actor=self.request.user, **serializer.validated_data
         )
 
-    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
-    @action(detail=True, methods=["post"])
-    @idempotent
+    @extend_schema(methods=["GET"], request=None, responses={200: MemberSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"], request=UserCreateSerializer, responses={201: MemberCreatedSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], permission_classes=[IsOrganizationAdmin])
+    @idempotent(secrets={"one_time_password": ONE_TIME_PASSWORD_NOTE})
     def users(self, request, slug=None):
+        """The organization's members (GET), or add one (POST)."""
         organization = self.get_object()
+        if request.method == "GET":
+            members = selectors.members_of(request.user, organization)
+            page = self.paginate_queryset(members)
+            return self.get_paginated_response(MemberSerializer(page, many=True).data)
         data = UserCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.create_user(
-            organization=organization, actor=request.user, **data.validated_data
-        )
-        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        answer = _add_member(request, organization, data.validated_data)
+        return Response(answer, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MemberUpdateSerializer, responses={200: MemberSerializer})
+    @action(
+        detail=True,
+        methods=["patch"],
+        url_path=r"users/(?P<username>[\w.@+-]+)",
+        permission_classes=[IsOrganizationAdmin],
+    )
+    def member(self, request, slug=None, username=None):
+        """Change a member's role or deactivate / reactivate them. The organization keeps at
+        least one active admin: a change that would remove the last is a 400."""
+        organization = self.get_object()
+        member = selectors.get_member_for(request.user, organization, username)
+        data = MemberUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():  # both changes or neither
+            if "role" in data.validated_data:
+                member = services.change_member_role(
+                    member=member, actor=request.user, role=data.validated_data["role"]
+                )
+            if data.validated_data.get("is_active") is False:
+                member = services.deactivate_member(member=member, actor=request.user)
+            elif data.validated_data.get("is_active") is True:
+                member = services.reactivate_member(member=member, actor=request.user)
+        return Response(MemberSerializer(member).data)
 
     @extend_schema(request=LocalRootsSerializer, responses={200: OrganizationSerializer})
     def partial_update(self, request, slug=None):
@@ -173,3 +219,58 @@ class OrganizationViewSet(
                 organization=organization, actor=request.user, changes=data.validated_data
             )
         return Response(QuotaReportSerializer(selectors.quota_report_of(organization)).data)
+
+
+def _add_member(request, organization: Organization, fields: dict) -> dict:
+    invite = fields.pop("invite")
+    if invite:
+        user = services.invite_member(
+            organization=organization,
+            actor=request.user,
+            base_url=public_base_url(request),
+            **fields,
+        )
+        return MemberSerializer(user).data
+    if "password" in fields:
+        user = services.create_user(organization=organization, actor=request.user, **fields)
+        return MemberSerializer(user).data
+    user, password = services.add_member_with_one_time_password(
+        organization=organization, actor=request.user, **fields
+    )
+    return {**MemberSerializer(user).data, "one_time_password": password}
+
+
+def public_base_url(request) -> str:
+    """Where links in mails point: PUBLIC_URL, else the address the request came to."""
+    return django_settings.PUBLIC_URL or request.build_absolute_uri("/")
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    action = django_filters.ChoiceFilter(choices=AuditAction.choices)
+    actor = django_filters.CharFilter(field_name="actor_name", help_text="A user name.")
+    organization = django_filters.CharFilter(
+        method="by_organization", help_text="An organization's slug (superusers)."
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "actor", "organization"]
+
+    def by_organization(self, queryset, name, value):
+        return queryset  # applied by the selector, which knows who may cross organizations
+
+
+class AuditEventListView(generics.ListAPIView):
+    """The audit trail, newest first: an organization admin's organization's events; all of
+    them for a superuser (`?organization=<slug>` narrows)."""
+
+    serializer_class = AuditEventSerializer
+    permission_classes = [IsOrganizationAdmin]
+    filterset_class = AuditEventFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AuditEvent.objects.none()
+        return selectors.audit_events_visible_to(
+            self.request.user, organization_slug=self.request.query_params.get("organization")
+        )

@@ -38,7 +38,7 @@ def org_dashboard(request: HttpRequest) -> HttpResponse:
         "usage": usage,
         "active_sessions": sessions.active_sessions(organization.pk, LISTED),
         "recent_sessions": sessions.recent_sessions(organization.pk, LISTED),
-        "members": selectors.members_of(organization),
+        "members": selectors.active_members_of(organization),
         "is_admin": is_admin,
         "manage_links": MANAGE_LINKS if is_admin else (),
         "audit_events": selectors.recent_audit_events_of(organization, LISTED) if is_admin else (),
