@@ -20,6 +20,9 @@ install: $(STAMP)
 DEMO_PROJECTS ?= $(CURDIR)/demo-projects
 
 run: $(STAMP)
+	@# PostgreSQL (README, "Tenancy in the database"): with DATABASE_SUPERUSER_URL set, create the
+	@# owner and application roles and the database when missing. SQLite (the default) needs none.
+	if [ -n "$$DATABASE_SUPERUSER_URL" ]; then DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_db_roles; fi
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input
 	DEBUG=$${DEBUG:-1} LOCAL_PROJECT_ROOTS=$${LOCAL_PROJECT_ROOTS:-$(DEMO_PROJECTS)} $(BIN)/python manage.py bootstrap_demo --url http://$(HOST):$(PORT) --projects $(DEMO_PROJECTS)
 	DEBUG=$${DEBUG:-1} LOCAL_PROJECT_ROOTS=$${LOCAL_PROJECT_ROOTS:-$(DEMO_PROJECTS)} $(BIN)/python manage.py runserver $(HOST):$(PORT)

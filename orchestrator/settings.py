@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -183,6 +184,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.context.AuditAddressMiddleware",
+    # The request's tenant context (row-level security), from its authenticated user.
+    "tenants.tenancy.TenantContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a login the throttle refused into a 429 (orchestrator/lockout.py).
@@ -211,6 +214,17 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
 }
+# PostgreSQL: the application connects (DATABASE_URL) as a role that owns no table and has no
+# BYPASSRLS, so the row-level security policies hold it; the tables belong to the owner role
+# (DATABASE_OWNER_URL), which `manage.py migrate` connects as. Unset: one role does both (fine
+# for SQLite, where row-level security does not exist). See the README, "Tenancy in the
+# database", and `manage.py ensure_db_roles`.
+DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", default="")
+# The application's URL, whichever role this process connects as: migrate grants it rights.
+DATABASE_APP_URL = env.str("DATABASE_URL", default="") if DATABASE_OWNER_URL else ""
+OWNER_COMMANDS = {"migrate"}
+if DATABASE_OWNER_URL and len(sys.argv) > 1 and sys.argv[1] in OWNER_COMMANDS:
+    DATABASES["default"] = env.db_url_config(DATABASE_OWNER_URL)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for the lock instead of failing at once; WAL lets readers run meanwhile.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -229,6 +243,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": str(Path(tempfile.gettempdir()) / f"orchestrator-test-{os.getpid()}.sqlite3")
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, setting the tenant context in every transaction (tenants/postgresql).
+    DATABASES["default"]["ENGINE"] = "tenants.postgresql"
     # Under ASGI each request may run on a new thread, so persistent connections pile up
     # rather than being reused; a pool hands out a few open connections instead.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(

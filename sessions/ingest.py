@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tenants import json_rules
+from tenants.tenancy import tenant_context
 
 from . import policies, signals
 from .choices import ENDED_STATUSES, Direction, SessionMode, SessionStatus
@@ -79,6 +80,13 @@ class _Writing:
 
 
 def ingest(*, session: Session, payload: object, event_id: str = "") -> IngestResult:
+    # Every caller (hook posts, the runner's in-process hooks and messages) writes as the
+    # session's organization: the only rows this event may touch.
+    with tenant_context(session.organization_id):
+        return _ingest(session=session, payload=payload, event_id=event_id)
+
+
+def _ingest(*, session: Session, payload: object, event_id: str = "") -> IngestResult:
     name = _event_name(payload)
     decision = policies.decide(session, payload) if name == "PreToolUse" else None
     key = event_key(name, payload, event_id)
@@ -98,6 +106,7 @@ def ingest(*, session: Session, payload: object, event_id: str = "") -> IngestRe
         stored, payload_bytes = capped(_stored_payload(name, payload))
         HookEvent.objects.create(
             session=locked,
+            organization_id=locked.organization_id,
             event_key=key,
             hook_event_name=name,
             payload=stored,
@@ -223,6 +232,7 @@ def _add_log(writing: _Writing, payload: dict, *, result: str, is_error: bool) -
     )
     log = CommandLog.objects.create(
         session=writing.session,
+        organization_id=writing.session.organization_id,
         seq=writing.next_seq(),
         tool=str(payload.get("tool_name") or "unknown")[:200],
         input=tool_input,
@@ -241,7 +251,11 @@ def _add_log(writing: _Writing, payload: dict, *, result: str, is_error: bool) -
 
 def _add_message(writing: _Writing, direction: str, content: str) -> None:
     message = SessionMessage.objects.create(
-        session=writing.session, seq=writing.next_seq(), direction=direction, content=content
+        session=writing.session,
+        organization_id=writing.session.organization_id,
+        seq=writing.next_seq(),
+        direction=direction,
+        content=content,
     )
     writing.rows.append(message)
     signals.send_on_commit(signals.message_recorded, session=writing.session, message=message)

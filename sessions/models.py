@@ -73,6 +73,10 @@ class Session(models.Model):
             # Quotas count an organization's sessions created today.
             models.Index(fields=["organization", "created_at"], name="session_org_created"),
         ]
+        constraints = [
+            # What the children's (session, organization) keys reference (see HookEvent).
+            models.UniqueConstraint(fields=["id", "organization"], name="session_id_org_unique")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -96,6 +100,11 @@ class SessionEvent(models.Model):
 
 class SessionMessage(SessionEvent):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages")
+    # The session's organization, copied on insert: the row-level security policy compares
+    # it directly (PostgreSQL: a composite key keeps it equal to the session's).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", editable=False
+    )
     direction = models.CharField(max_length=20, choices=Direction.choices)
     content = models.TextField()
 
@@ -120,6 +129,11 @@ class SessionMessage(SessionEvent):
 
 class CommandLog(SessionEvent):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="logs")
+    # The session's organization, copied on insert: the row-level security policy compares
+    # it directly (PostgreSQL: a composite key keeps it equal to the session's).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", editable=False
+    )
     tool = models.CharField(max_length=200)
     input = SafeJSONField(default=dict, blank=True)
     result = models.TextField(blank=True)
@@ -157,6 +171,11 @@ class HookEvent(models.Model):
     """Every event that reached ingestion, raw: the dedupe record and the audit trail."""
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="hook_events")
+    # The session's organization, copied on insert: the row-level security policy compares
+    # it directly (PostgreSQL: a composite key keeps it equal to the session's).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", editable=False
+    )
     event_key = models.CharField(max_length=200)
     hook_event_name = models.CharField(max_length=100)
     payload = SafeJSONField(default=dict)
@@ -189,7 +208,9 @@ class CleanupRecord(models.Model):
     action = models.CharField(max_length=40, choices=CleanupAction.choices)
     # Not a foreign key: the record outlives the session (orphans have none at all).
     session_id = models.UUIDField(null=True, blank=True, db_index=True)
-    organization_id = models.UUIDField(null=True, blank=True)
+    # Indexed: the row-level security policy compares it (orphans, with none, are platform
+    # rows: only the bypass sees them).
+    organization_id = models.UUIDField(null=True, blank=True, db_index=True)
     path = models.CharField(max_length=1000, blank=True)
     reason = models.TextField()
 

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from tenants.tenancy import platform_bypass
+
 from . import services
 from .choices import ENDED_STATUSES, SessionStatus
 from .models import CleanupAction, Session
@@ -40,8 +42,10 @@ class Report:
 def reconcile(*, actor: str = "reconciler", dry_run: bool = False, now=None) -> Report:
     now = now or timezone.now()
     report = Report()
-    _sweep_workspaces(report, actor=actor, dry_run=dry_run, now=now)
-    _fail_stuck_sessions(report, actor=actor, dry_run=dry_run, now=now)
+    # Platform work: every organization's sessions and folders, through the named bypass.
+    with platform_bypass(f"reconcile sessions ({actor})"):
+        _sweep_workspaces(report, actor=actor, dry_run=dry_run, now=now)
+        _fail_stuck_sessions(report, actor=actor, dry_run=dry_run, now=now)
     return report
 
 

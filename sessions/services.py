@@ -413,7 +413,11 @@ def allocate_seq(session: Session) -> int:
 @transaction.atomic
 def record_message(*, session: Session, direction: str, content: str) -> SessionMessage:
     message = SessionMessage.objects.create(
-        session=session, seq=allocate_seq(session), direction=direction, content=content
+        session=session,
+        organization_id=session.organization_id,
+        seq=allocate_seq(session),
+        direction=direction,
+        content=content,
     )
     on_commit_publish(session, message)
     signals.send_on_commit(signals.message_recorded, session=session, message=message)
@@ -438,6 +442,7 @@ def record_command(
 ) -> CommandLog:
     log = CommandLog.objects.create(
         session=session,
+        organization_id=session.organization_id,
         seq=allocate_seq(session),
         tool=tool,
         input=input,

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from tenants import services as tenant_services
 from tenants.models import Organization
+from tenants.tenancy import platform_bypass
 
 from .choices import ACTIVE_STATUSES, SessionMode
 from .models import Session
@@ -61,17 +62,21 @@ def measure_usage() -> int:
     It sees this machine's disk only: with workspaces on several worker machines it stores
     one machine's share (see the README's Quotas section)."""
     measured = 0
-    # crosses organizations: platform bypass (RLS)
-    for organization_id in Organization.objects.values_list("pk", flat=True):
-        # Stamped before the walk: a session created during it counts as not yet seen.
-        measured_at = timezone.now()
-        workspaces, storage_bytes = folders.organization_usage(organization_id)
-        tenant_services.record_usage(
-            organization_id=organization_id,
-            workspaces=workspaces,
-            storage_bytes=storage_bytes,
-            measured_at=measured_at,
-        )
-        measured += 1
+    with platform_bypass("measure every organization's workspaces for quotas"):
+        for organization_id in Organization.objects.values_list("pk", flat=True):
+            _measure(organization_id)
+            measured += 1
     logger.info("usage measured for %d organizations", measured)
     return measured
+
+
+def _measure(organization_id) -> None:
+    # Stamped before the walk: a session created during it counts as not yet seen.
+    measured_at = timezone.now()
+    workspaces, storage_bytes = folders.organization_usage(organization_id)
+    tenant_services.record_usage(
+        organization_id=organization_id,
+        workspaces=workspaces,
+        storage_bytes=storage_bytes,
+        measured_at=measured_at,
+    )

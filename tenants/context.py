@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 _address: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_address", default=None)
 
@@ -42,3 +43,54 @@ class AuditAddressMiddleware:
     def __call__(self, request):
         with request_address(request.META.get("REMOTE_ADDR")):
             return self.get_response(request)
+
+
+# --- the tenant context --------------------------------------------------------------------
+#
+# Kept here, beside the address, because the database backend (tenants/postgresql) reads it
+# before every transaction and must import nothing heavier. The public API that enters it
+# (tenant_context, platform_bypass, the middleware) lives in tenants/tenancy.py.
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose rows a unit of work may touch: one organization, or (the bypass) all of them."""
+
+    organization_id: str = ""
+    bypass: bool = False
+
+    def settings(self) -> tuple[str, str]:
+        """The values of `app.current_org_id` and `app.rls_bypass` for this scope."""
+        return (self.organization_id, "on" if self.bypass else "")
+
+
+NO_SCOPE = Scope()
+
+
+class LazyScope:
+    """A scope worked out when the database is first asked (a request's user is only known
+    once authentication ran, which may itself need the database)."""
+
+    def resolve(self) -> Scope:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+_scope: contextvars.ContextVar[Scope | LazyScope] = contextvars.ContextVar(
+    "tenant_scope", default=NO_SCOPE
+)
+
+
+def current_scope() -> Scope:
+    """The scope in force: no organization and no bypass unless one was entered (fail closed)."""
+    scope = _scope.get()
+    return scope.resolve() if isinstance(scope, LazyScope) else scope
+
+
+@contextlib.contextmanager
+def entered(scope: Scope | LazyScope) -> Iterator[None]:
+    """Low level: run a block in `scope`. Use tenancy.tenant_context or platform_bypass."""
+    token = _scope.set(scope)
+    try:
+        yield
+    finally:
+        _scope.reset(token)

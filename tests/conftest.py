@@ -20,6 +20,102 @@ from tenants.models import Organization, User
 PASSWORD = "correct-horse-battery-staple"
 
 
+# --- the database roles ---------------------------------------------------------------------
+#
+# On PostgreSQL with DATABASE_OWNER_URL set (CI), the test database is created and migrated
+# as the owner, and then every connection of the tests (and of the servers and workers they
+# start, which take the test's URL) is the application's restricted role: superusers and
+# owners pass row-level security, so tests run as either would prove nothing.
+
+
+def _two_roles() -> bool:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    return engine.endswith("postgresql") and bool(settings.DATABASE_OWNER_URL)
+
+
+def _connect_as(url: str) -> None:
+    """Point the default connection at `url`'s role (same database name)."""
+    import environ
+    from django.conf import settings
+    from django.db import connections
+
+    config = environ.Env.db_url_config(url)
+    connection = connections["default"]
+    for settings_dict in {
+        id(d): d for d in (settings.DATABASES["default"], connection.settings_dict)
+    }.values():
+        for key in ("USER", "PASSWORD", "HOST", "PORT"):
+            settings_dict[key] = config.get(key, "")
+    connection.close()
+    if getattr(connection, "pool", None) is not None:
+        connection.close_pool()
+
+
+def owner_sql(statement: str, params: list | None = None) -> None:
+    """Run DDL as the tables' owner: on its own connection (committed at once) when the tests
+    run as the application role, else on the test's connection."""
+    from django.conf import settings
+    from django.db import connection
+
+    if not _two_roles():
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+        return
+    import environ
+    import psycopg
+
+    config = environ.Env.db_url_config(settings.DATABASE_OWNER_URL)
+    params_ = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
+    params_.update(user=config["USER"], password=config.get("PASSWORD") or None)
+    with psycopg.connect(**params_, autocommit=True) as owner:
+        owner.execute(statement, params)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """Create and migrate the test database as the owner role."""
+    from django.conf import settings
+
+    if _two_roles():
+        _connect_as(settings.DATABASE_OWNER_URL)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Then run every test as the application role (and drop the database as the owner)."""
+    from django.conf import settings
+    from django.db import connection
+
+    from tenants.db_roles import grant_app_role, role_of
+
+    if not _two_roles():
+        yield
+        return
+    app_url = settings.DATABASE_APP_URL
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            # TRUNCATE, for the teardown of transactional tests only: never in production.
+            grant_app_role(cursor, role_of(app_url)[0], truncate=True)
+        _connect_as(app_url)
+    yield
+    with django_db_blocker.unblock():
+        _connect_as(settings.DATABASE_OWNER_URL)
+
+
+@pytest.fixture(autouse=True)
+def _fixtures_cross_organizations():
+    """Fixtures and assertions read and write several organizations' rows directly, as an
+    operator would: the tests run in the bypass. Everything under test enters its own context
+    (a request its user's, a hook post its session's, a turn its organization's), replacing
+    this one; tests of row-level security itself leave it (`tests/tenants/test_rls.py`)."""
+    from tenants.context import Scope, entered
+
+    with entered(Scope(bypass=True)):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashing is slow by design; the tests are about who may do what, not about it.

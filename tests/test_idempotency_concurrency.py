@@ -87,6 +87,10 @@ def test_a_request_still_in_flight_gets_409(endpoint, settings, member, monkeypa
     params = connection.get_connection_params()
     params = {k: v for k, v in params.items() if k != "cursor_factory"}
     with psycopg.connect(**params) as other, other.cursor() as cursor:
+        # As the application's backend does: the row is written in its organization's context.
+        cursor.execute(
+            "SELECT set_config('app.current_org_id', %s, true)", [str(member.organization_id)]
+        )
         cursor.execute(
             "INSERT INTO tenants_idempotencykey (organization_id, user_id, endpoint, key, "
             "fingerprint, response_status, response_body, created_at, expires_at) "

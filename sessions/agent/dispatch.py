@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import close_old_connections
 
+from tenants.tenancy import session_context
+
 from ..models import Session
 from ..services import abandon_turn
 from .runner import run_turn
@@ -33,11 +35,16 @@ def queue_turn(session_id, turn_id, prompt: str | None) -> None:
             _embedded_executor().submit(_run_in_thread, session_id, turn_id, prompt)
     except Exception as exc:
         logger.exception("could not queue a turn for session %s", session_id)
-        abandon_turn(
-            session=Session.objects.get(pk=session_id),
-            actor="dispatch",
-            reason=f"Could not queue the turn: {exc}",
-        )
+        with session_context(session_id):
+            _abandon(session_id, exc)
+
+
+def _abandon(session_id, exc: Exception) -> None:
+    abandon_turn(
+        session=Session.objects.get(pk=session_id),
+        actor="dispatch",
+        reason=f"Could not queue the turn: {exc}",
+    )
 
 
 def _embedded_executor() -> ThreadPoolExecutor:

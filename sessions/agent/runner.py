@@ -29,6 +29,8 @@ from claude_agent_sdk import (
 from django.conf import settings
 from django.db import connections
 
+from tenants.tenancy import session_context
+
 from .. import services
 from ..choices import SessionStatus
 from ..ingest import ASSISTANT_MESSAGE, TURN_RESULT, ingest
@@ -59,7 +61,14 @@ class TurnFailed(Exception):
 
 
 def run_turn(session_id, turn_id, prompt: str | None) -> None:
-    """Prepare the workspace if still needed, then run one turn with `prompt`."""
+    """Prepare the workspace if still needed, then run one turn with `prompt`, as the
+    session's organization (a worker thread or a Celery task starts with no context; the
+    event loop and sync_to_async threads below inherit this one)."""
+    with session_context(session_id):
+        _run_turn(session_id, turn_id, prompt)
+
+
+def _run_turn(session_id, turn_id, prompt: str | None) -> None:
     if not services.claim_turn(session_id=session_id, turn_id=turn_id):
         logger.info("turn %s of session %s is not ours to run", turn_id, session_id)
         return

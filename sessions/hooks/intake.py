@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from tenants import json_rules
+from tenants.tenancy import session_organization, tenant_context
 
 from ..choices import SessionMode, SessionStatus
 from ..ingest import INTERNAL_EVENTS, IngestError, ingest, pre_tool_use_answer
@@ -57,6 +58,28 @@ def receive_hook(
     event_id: str = "",
     expected_session: str = "",
     default_event: str = "",
+) -> HookAnswer:
+    # The token names the session, not its organization: the organization is looked up
+    # first (tenancy.session_organization, one uuid), then everything runs in its context.
+    with tenant_context(hook_tokens_organization(authorization)):
+        return _receive_hook(
+            authorization=authorization,
+            body=body,
+            event_id=event_id,
+            expected_session=expected_session,
+            default_event=default_event,
+        )
+
+
+def hook_tokens_organization(authorization: str):
+    """The organization of the session a `Bearer <token>` names, or None (no rows then)."""
+    _, _, token = authorization.strip().partition(" ")
+    session_id = hook_tokens.session_id_of(token.strip())
+    return session_organization(session_id) if session_id else None
+
+
+def _receive_hook(
+    *, authorization: str, body: bytes, event_id: str, expected_session: str, default_event: str
 ) -> HookAnswer:
     try:
         session = authenticate(authorization)

@@ -18,8 +18,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
 from tenants import json_rules
-from tenants import selectors as tenant_selectors
-from tenants import services as tenant_services
+from tenants.api.authentication import authenticate_token
+from tenants.tenancy import acting_as
 
 from .. import selectors
 from ..api.pagination import MAX_SEQ
@@ -39,17 +39,20 @@ class SessionLiveConsumer(AsyncJsonWebsocketConsumer):
             return
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
         try:
-            await database_sync_to_async(selectors.get_session_for)(user, session_id)
+            session = await database_sync_to_async(authorized_session)(user, session_id)
         except Http404:
             await self.close()
             return
         await self.accept()
-        self.forwarding = asyncio.create_task(self.forward(session_id, after))
+        self.forwarding = asyncio.create_task(
+            self.forward(session_id, after, session.organization_id)
+        )
 
-    async def forward(self, session_id, after: int) -> None:
+    async def forward(self, session_id, after: int, organization_id) -> None:
         try:
             # aclosing: the generator leaves the group even when cancelled mid-send.
-            async with contextlib.aclosing(follow(session_id, after)) as events:
+            following = follow(session_id, after, organization_id=organization_id)
+            async with contextlib.aclosing(following) as events:
                 async for event in events:
                     await self.send_json(event)
         except Exception:
@@ -68,6 +71,13 @@ class SessionLiveConsumer(AsyncJsonWebsocketConsumer):
             self.forwarding.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.forwarding
+
+
+def authorized_session(user, session_id):
+    """The session if the user may watch it (404 otherwise), read in the user's context; the
+    events that follow are read in the session's organization's (feed.follow)."""
+    with acting_as(user, f"live view of session {session_id}"):
+        return selectors.get_session_for(user, session_id)
 
 
 def frame_refusal(text_data: str | None) -> str:
@@ -117,8 +127,5 @@ class QueryTokenAuthMiddleware(BaseMiddleware):
 def user_for_token(token: str):
     """The user an API token belongs to, as the REST API would authenticate it (hashed,
     unexpired, unrevoked); anonymous otherwise."""
-    row = tenant_selectors.active_api_token(token)
-    if row is None:
-        return AnonymousUser()
-    tenant_services.note_token_use(row)
-    return row.user
+    row = authenticate_token(token)
+    return AnonymousUser() if row is None else row.user

@@ -16,6 +16,8 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
+from tenants.tenancy import tenant_context
+
 from ..models import CommandLog, SessionMessage
 
 logger = logging.getLogger(__name__)
@@ -109,10 +111,22 @@ def events_after(session_id, after: int, limit: int, upto: int | None = None) ->
     return [row.as_event() for row in rows[:limit]]
 
 
-async def _read_events(session_id, after: int, upto: int | None = None) -> AsyncIterator[dict]:
-    """Every event with `after < seq <= upto` (no upper bound when `upto` is None), paged."""
+def _events_as(organization_id, *args) -> list[dict]:
+    if organization_id is None:  # the caller's own context
+        return events_after(*args)
+    with tenant_context(organization_id):
+        return events_after(*args)
+
+
+async def _read_events(
+    session_id, after: int, upto: int | None = None, *, organization_id=None
+) -> AsyncIterator[dict]:
+    """Every event with `after < seq <= upto` (no upper bound when `upto` is None), paged, read
+    as `organization_id` (a stream outlives the request that authorized it)."""
     while True:
-        page = await database_sync_to_async(events_after)(session_id, after, CATCH_UP_PAGE, upto)
+        page = await database_sync_to_async(_events_as)(
+            organization_id, session_id, after, CATCH_UP_PAGE, upto
+        )
         for event in page:
             yield event
         if len(page) < CATCH_UP_PAGE:
@@ -120,7 +134,7 @@ async def _read_events(session_id, after: int, upto: int | None = None) -> Async
         after = page[-1]["seq"]
 
 
-async def follow(session_id, after: int = 0) -> AsyncIterator[dict]:
+async def follow(session_id, after: int = 0, *, organization_id=None) -> AsyncIterator[dict]:
     """Every event of the session after the cursor `after`, then every new one as it happens:
     no gap and no duplicate across the catch-up/live boundary.
 
@@ -135,7 +149,7 @@ async def follow(session_id, after: int = 0) -> AsyncIterator[dict]:
     await layer.group_add(group, channel)
     try:
         last = after
-        async for event in _read_events(session_id, after):
+        async for event in _read_events(session_id, after, organization_id=organization_id):
             last = event["seq"]
             yield event
         while True:
@@ -150,7 +164,10 @@ async def follow(session_id, after: int = 0) -> AsyncIterator[dict]:
                 # Seqs are gap-free, so a jump means a push was lost (a full channel) or is
                 # still on its way from another process (publishes run after commit, not in
                 # seq order). Whatever lies between is committed: read it once, here.
-                async for missed in _read_events(session_id, last, upto=seq - 1):
+                missed_events = _read_events(
+                    session_id, last, upto=seq - 1, organization_id=organization_id
+                )
+                async for missed in missed_events:
                     yield missed
             last = seq
             yield event

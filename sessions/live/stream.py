@@ -31,7 +31,7 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..api.pagination import MAX_SEQ, SeqCursor
-from .consumers import user_for_token
+from .consumers import authorized_session, user_for_token
 from .feed import events_after, follow
 
 DEFAULT_HEARTBEAT_SECONDS = 15.0
@@ -54,7 +54,7 @@ async def session_stream(request: HttpRequest, session_id) -> HttpResponse:
         response["WWW-Authenticate"] = "Token"
         return response
     try:
-        await database_sync_to_async(selectors.get_session_for)(user, session_id)
+        session = await database_sync_to_async(authorized_session)(user, session_id)
     except Http404:
         return JsonResponse({"detail": "No such session."}, status=404)
     after = _resume_cursor(request)
@@ -64,7 +64,9 @@ async def session_stream(request: HttpRequest, session_id) -> HttpResponse:
         )
     heartbeat = float(getattr(settings, "LIVE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS))
     response = StreamingHttpResponse(
-        _sse(follow(session_id, after), heartbeat), content_type="text/event-stream"
+        # The stream outlives the request's context: its reads carry the organization.
+        _sse(follow(session_id, after, organization_id=session.organization_id), heartbeat),
+        content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache"
     # nginx (and proxies that honour it) would otherwise hold events back in a buffer.

@@ -13,7 +13,7 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors, services
+from .. import selectors, services, tenancy
 from ..choices import AuditAction
 from ..idempotency import idempotent
 from ..models import ApiToken, AuditEvent, Organization
@@ -64,9 +64,11 @@ class ObtainTokenView(APIView):
             raise AuthenticationFailed("Unable to log in with the username and password given.")
         # As a form log-in does: last_login is set and the throttle forgets earlier failures.
         user_logged_in.send(sender=type(user), request=request._request, user=user)
-        row, token = services.issue_api_token(
-            user=user, name=fields["name"], days=fields.get("expires_in_days")
-        )
+        # The request was anonymous until now: the token is written in its holder's context.
+        with tenancy.acting_as(user, "API log-in of a platform account"):
+            row, token = services.issue_api_token(
+                user=user, name=fields["name"], days=fields.get("expires_in_days")
+            )
         return Response({"token": token, "id": row.pk, "expires_at": row.expires_at})
 
 

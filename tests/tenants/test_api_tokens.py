@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tenants.models import ApiToken, IdempotencyKey
-from tests.conftest import PASSWORD, api_token_for
+from tests.conftest import PASSWORD, api_token_for, owner_sql
 
 pytestmark = pytest.mark.django_db
 
@@ -98,26 +98,30 @@ def test_users_manage_their_own_tokens_and_admins_their_organizations(api, owner
     assert owner_row.revoked_at is None
 
 
+@pytest.mark.django_db(transaction=True)
 def test_tokens_kept_in_clear_before_are_hashed_by_the_migration(api, member):
     import importlib
 
     migration = importlib.import_module("tenants.migrations.0004_api_tokens")
     legacy = "0123456789abcdef0123456789abcdef01234567"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, user_id bigint, "
-            "created timestamp)"
-        )
-        cursor.execute(
-            "INSERT INTO authtoken_token (key, user_id) VALUES (%s, %s)", [legacy, member.pk]
-        )
-    # The data step only reads the editor's connection (a real editor cannot open inside
-    # the test's transaction on SQLite).
-    migration.hash_legacy_tokens(apps, SimpleNamespace(connection=connection))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM authtoken_token")
-        assert cursor.fetchone()[0] == 0
-        cursor.execute("DROP TABLE authtoken_token")
+    # Tables are the owner's to create and drop (the application role may not, in CI).
+    owner_sql(
+        "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, user_id bigint, "
+        "created timestamp)"
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO authtoken_token (key, user_id) VALUES (%s, %s)", [legacy, member.pk]
+            )
+        # The data step only reads the editor's connection (a real editor cannot open inside
+        # the test's transaction on SQLite).
+        migration.hash_legacy_tokens(apps, SimpleNamespace(connection=connection))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM authtoken_token")
+            assert cursor.fetchone()[0] == 0
+    finally:
+        owner_sql("DROP TABLE authtoken_token")
     assert with_token(api, legacy).get("/api/sessions/").status_code == 200
     assert ApiToken.objects.get().digest == hashlib.sha256(legacy.encode()).hexdigest()
 

@@ -17,6 +17,7 @@ from sessions import services as session_services
 from sessions.choices import ProjectType, SessionStatus
 from sessions.models import Session
 from tenants import services as tenant_services
+from tenants.tenancy import platform_bypass
 
 DEMO_SLUG = "demo"
 DEMO_USERNAME = "demo-admin"
@@ -41,6 +42,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, url: str, projects: Path, **options) -> None:
+        # Creates an organization and its first rows: platform work, through the bypass.
+        with platform_bypass("manage.py bootstrap_demo"):
+            self._bootstrap(url=url, projects=projects, **options)
+
+    def _bootstrap(self, *, url: str, projects: Path, **options) -> None:
         password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
         organization = tenant_services.ensure_organization(slug=DEMO_SLUG, name="Demo organization")
         operator = tenant_services.ensure_operator(
