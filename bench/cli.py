@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import backends, dashboards, hooks, machine, report, setup_data, start
+from bench import backends, dashboards, hooks, machine, report, rls, setup_data, start
 from bench.machine import Machine, this_machine
 from bench.server import Server, ServerKind, available, base_environment, parse_kind
 
-SECTIONS = ("hooks", "start", "dashboards")
+SECTIONS = ("rls", "hooks", "start", "dashboards")
 
 
 @dataclass
@@ -36,6 +36,8 @@ class Results:
     repo_build_seconds: float = 0.0
     background_load: float = 0.0
     dashboards: dashboards.DashboardResults | None = None
+    rls: list[rls.RlsRow] = field(default_factory=list)
+    rls_note: str = ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,6 +112,8 @@ def run(args: argparse.Namespace, kinds: list[ServerKind], chosen, tmp: Path) ->
     )
     progress(f"database: {chosen.database}; channel layer: {chosen.channel_layer}")
     results.background_load = machine.background_load(2.0)
+    if "rls" in args.sections:
+        _run_rls(chosen, tmp, results)
     progress("migrating ...")
     setup_data.migrate(env)
     token = setup_data.create_api_token(env)
@@ -134,6 +138,15 @@ def run(args: argparse.Namespace, kinds: list[ServerKind], chosen, tmp: Path) ->
                 server, token, chosen.database_url, _dashboard_plan(args)
             )
     return results
+
+
+def _run_rls(chosen: backends.Backends, tmp: Path, results: Results) -> None:
+    """Row-level security on and off: PostgreSQL only (SQLite has none)."""
+    if not chosen.database_url:
+        results.rls_note = "skipped: row-level security needs PostgreSQL"
+        return
+    progress("row-level security on and off ...")
+    results.rls = rls.measure(chosen.database_url, tmp / "rls-data")
 
 
 def _run_starts(kind, env: dict, tmp: Path, token: str, repo: Path, args, results) -> None:
@@ -218,6 +231,14 @@ def render(results: Results) -> str:
         f"background     {results.background_load:.2f} cores busy with other work before "
         "the run (should be ~0; if not, the numbers below are depressed)",
     ]
+    if results.rls or results.rls_note:
+        lines += [
+            "",
+            "0. Row-level security: the application role with the policies forced and the "
+            "context set per transaction (on), against no policies and no context (off); "
+            f"median of {rls.ROUNDS} alternated rounds",
+            rls.render(results.rls) if results.rls else f"  {results.rls_note}",
+        ]
     if results.throughput:
         lines += [
             "",

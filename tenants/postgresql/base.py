@@ -4,9 +4,9 @@ The row-level security policies read `app.current_org_id` and `app.rls_bypass`. 
 with `set_config(..., true)`: local to the transaction, so a connection handed back to the
 pool cannot carry one organization's context into another's request. Before each statement
 the backend makes sure the transaction holds the context in force (tenants.context): once
-per transaction (again only if the context changes); a statement in autocommit mode is sent
-with the setting in front of it, in one round trip and one implicit transaction. No context:
-no rows.
+per transaction (again only if the context changes), sent in front of the statement in the
+same round trip; an autocommit statement gets it the same way, in one implicit transaction.
+No context: no rows.
 """
 
 from __future__ import annotations
@@ -74,10 +74,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
 def _with_tenant_context(execute, sql, params, many, context):
     connection: DatabaseWrapper = context["connection"]
     wanted = current_scope().settings()
-    if not connection.get_autocommit():
-        connection.apply_tenant_settings(wanted)
+    in_transaction = not connection.get_autocommit()
+    if in_transaction and connection.tenant_settings == wanted:
         return execute(sql, params, many, context)
-    if wanted == NONE:
+    if not in_transaction and wanted == NONE:
         # Nothing was set in this statement's own transaction: it sees no tenant rows.
         return execute(sql, params, many, context)
     cursor = context["cursor"].cursor
@@ -85,11 +85,14 @@ def _with_tenant_context(execute, sql, params, many, context):
         with transaction.atomic(using=connection.alias):
             connection.apply_tenant_settings(wanted)
             return execute(sql, params, many, context)
-    # One round trip: PostgreSQL runs the statements of one simple query in one implicit
-    # transaction, so the setting holds for the statement and ends with it. The cursor then
-    # moves on to the statement's own result.
+    # No extra round trip: the setting goes in front of the statement, in the same simple
+    # query. In autocommit mode PostgreSQL runs both in one implicit transaction, so the
+    # setting ends with the statement; in a transaction it holds until the transaction ends.
+    # The cursor then moves on to the statement's own result.
     result = execute(_setting_prefix(wanted) + sql, params, many, context)
     cursor.nextset()
+    if in_transaction:
+        connection.tenant_settings = wanted
     return result
 
 
