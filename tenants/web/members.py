@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import invitations, selectors, services
+from .. import invitations, selectors, services, tenancy
 from ..models import User
 from .manage_access import dashboard_login_required, no_organization, require_org_admin
 from .manage_forms import ADD_WITH_INVITE, AddMemberForm, RoleForm, SetPasswordForm
@@ -208,7 +208,9 @@ def invite_accept(request: HttpRequest, uidb64: str, token: str) -> HttpResponse
     form = SetPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.accept_invitation(user=user, password=form.cleaned_data["password"])
+            # The link's token proved who this is: they act for their own organization.
+            with tenancy.tenant_context(user.organization_id):
+                services.accept_invitation(user=user, password=form.cleaned_data["password"])
         except ValidationError as exc:
             form.add_error("password", exc.message_dict.get("password", exc.messages))
         else:

@@ -63,6 +63,15 @@ def fill(user) -> dict:
         response_status=201,
         expires_at=token_row.created_at,
     )
+    tenant_services.set_quotas(
+        organization=organization, actor=None, changes={"max_active_sessions": 100}
+    )
+    tenant_services.record_usage(
+        organization_id=organization.pk,
+        workspaces=0,
+        storage_bytes=0,
+        measured_at=token_row.created_at,
+    )
     hook_token = session_services.rotate_hook_token(session=session, actor=user)
     answer = receive_hook(
         authorization=f"Bearer {hook_token}",
