@@ -1,6 +1,7 @@
-"""A session's files on disk: preparing (clone or copy), measuring and removing workspaces,
-and the path checks that keep every path inside its root.
+"""A session's files on disk: the sources a session may start from and how git fetches them,
+preparing, measuring and removing workspaces, each session's Claude state folder, and the
+path checks that keep every path inside its root.
 
-A leaf: imports settings, the core's `choices` and tenants' `validators` only; the core's
-validators and services call it.
+Below the services, which call it: imports settings, the core's `choices` and `tenants`'
+validators only.
 """
