@@ -85,17 +85,7 @@ METADATA_MAX_BYTES = 16 * 1024
 
 def validate_metadata_shape(metadata: object) -> dict:
     """Any session metadata: a JSON object of storable values, at most METADATA_MAX_BYTES."""
-    if not isinstance(metadata, dict):
-        raise ValidationError({"metadata": "Metadata is a JSON object."})
-    try:
-        json_rules.check(metadata, "metadata")
-    except json_rules.HostileValue as exc:
-        raise ValidationError({"metadata": [str(exc)]}) from None
-    if json_rules.byte_size(metadata) > METADATA_MAX_BYTES:
-        raise ValidationError(
-            {"metadata": f"Metadata is limited to {METADATA_MAX_BYTES} bytes of JSON."}
-        )
-    return metadata
+    return json_rules.validate_object(metadata, field="metadata", max_bytes=METADATA_MAX_BYTES)
 
 
 def validate_agent_metadata(

@@ -206,6 +206,15 @@ class UserAdmin(DjangoUserAdmin):
     ]
     actions = ["deactivate", "reactivate"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A member stays in their organization: moving them would skip the last-admin rule
+        # and carry their tokens and sessions' authorship into another tenant. Deactivate
+        # them and add a new user there instead.
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.organization_id is not None:
+            return [*fields, "organization"]
+        return fields
+
     def save_model(self, request, obj, form, change) -> None:
         """A change of role or of `active` goes through the services: audited, and refused
         when it would leave an organization without an active admin."""

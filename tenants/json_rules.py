@@ -114,6 +114,20 @@ def byte_size(value: object) -> int:
     return len(text.encode(errors="replace"))
 
 
+def validate_object(value: object, *, field: str, max_bytes: int) -> dict:
+    """A JSON object of storable values, at most `max_bytes` of JSON: a ValidationError
+    naming `field` otherwise (session metadata, organization settings)."""
+    if not isinstance(value, dict):
+        raise ValidationError({field: f"{field} is a JSON object."})
+    try:
+        check(value, field)
+    except HostileValue as exc:
+        raise ValidationError({field: [str(exc)]}) from None
+    if byte_size(value) > max_bytes:
+        raise ValidationError({field: f"{field} is limited to {max_bytes} bytes of JSON."})
+    return value
+
+
 class SafeJSONField(models.JSONField):
     """A JSONField whose stored value always reads back renderable, whatever an older row
     holds: a row must never break the pages and answers that list it."""

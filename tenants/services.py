@@ -82,14 +82,7 @@ SETTINGS_MAX_BYTES = 16 * 1024
 
 def validate_settings(settings: object) -> dict:
     """An organization's settings: a JSON object of storable values, bounded in size."""
-    if not isinstance(settings, dict):
-        raise ValidationError({"settings": "Settings are a JSON object."})
-    try:
-        json_rules.check(settings, "settings")
-    except json_rules.HostileValue as exc:
-        raise ValidationError({"settings": [str(exc)]}) from None
-    if json_rules.byte_size(settings) > SETTINGS_MAX_BYTES:
-        raise ValidationError({"settings": f"Settings are limited to {SETTINGS_MAX_BYTES} bytes."})
+    json_rules.validate_object(settings, field="settings", max_bytes=SETTINGS_MAX_BYTES)
     errors = org_settings.errors_in(settings)
     if errors:
         raise ValidationError({"settings": errors})

@@ -140,3 +140,26 @@ def test_a_user_added_in_the_console_is_audited(web, superuser, org):
     event = AuditEvent.objects.get(action=AuditAction.MEMBER_ADDED)
     assert event.target_repr == "console-made" and event.actor == superuser
     assert event.details == {"role": "viewer", "by": "console"}
+
+
+def test_the_console_never_moves_a_member_to_another_organization(web, superuser, owner, other_org):
+    client = web(superuser)
+    page = client.get(f"/admin/tenants/user/{owner.pk}/change/")
+    assert "organization" not in page.context["adminform"].form.fields
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(
+        {
+            "username": "owner",
+            "organization": str(other_org.pk),
+            "role": "admin",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        }
+    )
+    for name in ("groups", "user_permissions", "last_login"):
+        data.pop(name, None)
+    client.post(f"/admin/tenants/user/{owner.pk}/change/", data)
+    owner.refresh_from_db()
+    assert owner.organization_id != other_org.pk
