@@ -82,26 +82,32 @@ def test_the_console_lists_events_read_only(web, superuser, trail):
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
+def console_user_form(client, user, **changes) -> dict:
+    """What the console's change form for `user` posts, with `changes`."""
+    page = client.get(f"/admin/tenants/user/{user.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    for name in ("groups", "user_permissions", "last_login"):
+        data.pop(name, None)
+    data.update(
+        {
+            "username": user.username,
+            "organization": str(user.organization_id),
+            "role": user.role,
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            **changes,
+        }
+    )
+    return data
+
+
 def test_an_operator_changes_a_role_in_the_console_through_the_service(
     web, superuser, owner, member
 ):
     client = web(superuser)
-    page = client.get(f"/admin/tenants/user/{owner.pk}/change/")
-    form = page.context["adminform"].form
-    data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update(
-        {
-            "username": "owner",
-            "organization": str(owner.organization_id),
-            "role": "user",
-            "is_active": "on",
-            "date_joined_0": "2026-01-01",
-            "date_joined_1": "00:00:00",
-        }
-    )
-    data.pop("groups", None)
-    data.pop("user_permissions", None)
-    data.pop("last_login", None)
+    data = console_user_form(client, owner, role="user")
     client.post(f"/admin/tenants/user/{owner.pk}/change/", data)
     owner.refresh_from_db()
     assert owner.role == Role.ADMIN  # the last admin: refused
@@ -144,22 +150,13 @@ def test_a_user_added_in_the_console_is_audited(web, superuser, org):
 
 def test_the_console_never_moves_a_member_to_another_organization(web, superuser, owner, other_org):
     client = web(superuser)
-    page = client.get(f"/admin/tenants/user/{owner.pk}/change/")
-    assert "organization" not in page.context["adminform"].form.fields
-    form = page.context["adminform"].form
-    data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update(
-        {
-            "username": "owner",
-            "organization": str(other_org.pk),
-            "role": "admin",
-            "is_active": "on",
-            "date_joined_0": "2026-01-01",
-            "date_joined_1": "00:00:00",
-        }
+    data = console_user_form(client, owner, organization=str(other_org.pk))
+    assert (
+        "organization"
+        not in client.get(f"/admin/tenants/user/{owner.pk}/change/")
+        .context["adminform"]
+        .form.fields
     )
-    for name in ("groups", "user_permissions", "last_login"):
-        data.pop(name, None)
     client.post(f"/admin/tenants/user/{owner.pk}/change/", data)
     owner.refresh_from_db()
     assert owner.organization_id != other_org.pk
