@@ -126,48 +126,47 @@ def member_role(request: HttpRequest, username: str) -> HttpResponse:
 @require_POST
 @dashboard_login_required
 def member_deactivate(request: HttpRequest, username: str) -> HttpResponse:
-    answer = _admin_page(request)
-    if answer is not None:
-        return answer
-    member = _member(request, username)
-    return _change(
+    return _member_action(
         request,
-        member,
-        lambda: services.deactivate_member(member=member, actor=request.user),
-        f"{member.username} is deactivated; their API tokens are revoked.",
+        username,
+        lambda member: services.deactivate_member(member=member, actor=request.user),
+        "{name} is deactivated; their API tokens are revoked.",
     )
 
 
 @require_POST
 @dashboard_login_required
 def member_reactivate(request: HttpRequest, username: str) -> HttpResponse:
-    answer = _admin_page(request)
-    if answer is not None:
-        return answer
-    member = _member(request, username)
-    return _change(
+    return _member_action(
         request,
-        member,
-        lambda: services.reactivate_member(member=member, actor=request.user),
-        f"{member.username} is active again.",
+        username,
+        lambda member: services.reactivate_member(member=member, actor=request.user),
+        "{name} is active again.",
     )
 
 
 @require_POST
 @dashboard_login_required
 def member_invite_again(request: HttpRequest, username: str) -> HttpResponse:
+    return _member_action(
+        request,
+        username,
+        lambda member: services.resend_invitation(
+            member=member, actor=request.user, base_url=_base_url(request)
+        ),
+        "A new link was mailed to {email}.",
+    )
+
+
+def _member_action(request: HttpRequest, username: str, act, done: str) -> HttpResponse:
+    """An admin's one-click change of a member: `act(member)` runs one service, `done` says
+    what happened (formatted with the member's name and email)."""
     answer = _admin_page(request)
     if answer is not None:
         return answer
     member = _member(request, username)
-    return _change(
-        request,
-        member,
-        lambda: services.resend_invitation(
-            member=member, actor=request.user, base_url=_base_url(request)
-        ),
-        f"A new link was mailed to {member.email}.",
-    )
+    message = done.format(name=member.username, email=member.email)
+    return _change(request, member, lambda: act(member), message)
 
 
 @require_POST

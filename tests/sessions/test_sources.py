@@ -292,7 +292,7 @@ def test_git_does_not_follow_a_redirect(places, settings, tmp_path):
 def test_git_runs_with_an_environment_built_from_an_allow_list(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "server-secret")
     monkeypatch.setenv("SSH_AUTH_SOCK", "/run/agent.sock")
-    monkeypatch.setenv("GIT_SSH_COMMAND", "ssh -i /root/.ssh/id")
+    monkeypatch.setenv("GIT_SSH_COMMAND", "ssh -i /nonexistent/server-key")
     env = Git(protocol="https").environment(str(tmp_path))
     config_entries = ("GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
     assert {k for k in env if not k.startswith(config_entries)} == {
