@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -245,3 +247,43 @@ def new_session(user: User, **overrides) -> Session:
     return session_services.create_session(
         organization=user.organization, actor=user, **{**fields, **overrides}
     )
+
+
+# --- a real browser: Debian's chromium driven by Playwright ---------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    if not CHROMIUM.exists():
+        # CI installs chromium; never a silent skip there.
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{CHROMIUM} is required for the browser tests")
+        pytest.skip(f"needs {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop set on this thread, which makes Django
+    # refuse the test's own ORM reads; they are plain sync code here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # With that loop set, Django keys connections by context, not thread: the
+            # test's reads opened one of their own. Close it while it can still be found,
+            # or it outlives the test and blocks the test database's teardown.
+            connections.close_all()

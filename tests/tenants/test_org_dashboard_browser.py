@@ -3,43 +3,17 @@ the quota bars show the usage, on a laptop and on a phone."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from django.db import connections
 from django.test import Client
 
 from sessions.choices import SessionMode
 from tenants import services
 from tests.conftest import new_session
-from tests.sessions.web.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    if not CHROMIUM.exists():
-        # CI installs chromium; never a silent skip there.
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{CHROMIUM} is required for the browser tests")
-        pytest.skip(f"needs {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the test's ORM calls are sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-            connections.close_all()
 
 
 def logged_in_page(browser, live_server, user, viewport):

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.db import connection, connections
+from django.db import connection
 
 from sessions import services
 from sessions.choices import SessionStatus
@@ -34,16 +34,6 @@ from tests.sessions.conftest import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 SERVER_START_TIMEOUT = 30
 # A turn is the Claude Code CLI starting, a clone and the scenario's steps.
 TURN_TIMEOUT_MS = 90_000
@@ -157,32 +147,6 @@ def _wait_for_server_connections_to_close() -> None:
 
 
 # --- the browser ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    if not CHROMIUM.exists():
-        # CI installs chromium; never a silent skip there.
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{CHROMIUM} is required for the browser tests")
-        pytest.skip(f"needs {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop set on this thread, which makes Django
-    # refuse the test's own ORM reads; they are plain sync code here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-            # With that loop set, Django keys connections by context, not thread: the
-            # test's reads opened one of their own. Close it while it can still be found,
-            # or it outlives the test and blocks the test database's teardown.
-            connections.close_all()
 
 
 @pytest.fixture
