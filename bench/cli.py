@@ -14,7 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import backends, dashboards, hooks, machine, report, rls, setup_data, start
+from cryptography.fernet import Fernet
+
+from bench import backends, dashboards, floor, hooks, machine, report, rls, setup_data, start
 from bench.machine import Machine, this_machine
 from bench.server import Server, ServerKind, available, base_environment, parse_kind
 
@@ -38,6 +40,7 @@ class Results:
     dashboards: dashboards.DashboardResults | None = None
     rls: list[rls.RlsRow] = field(default_factory=list)
     rls_note: str = ""
+    floor: floor.FloorRow | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-redis", action="store_true", help="in-memory channel layer")
     parser.add_argument(
         "--servers",
-        default="daphne,uvicorn",
-        help="comma-separated: daphne, uvicorn, uvicorn:N (N worker processes)",
+        default="uvicorn,uvicorn:2,daphne",
+        help="comma-separated: daphne, uvicorn, uvicorn:N (N worker processes); the first "
+        "also serves the start and dashboard benchmarks",
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput level")
     parser.add_argument("--senders", default="1,8,32", help="comma-separated sender counts")
@@ -130,6 +134,8 @@ def run(args: argparse.Namespace, kinds: list[ServerKind], chosen, tmp: Path) ->
         if "hooks" in args.sections:
             with Server(kind, env, tmp / f"{kind.name}-{kind.workers}.log") as server:
                 _run_hooks(server, token, senders, args, results)
+                if results.floor is None and chosen.database_url:
+                    _run_floor(server, token, chosen.database_url, args, results)
         if index == 0 and repo is not None:
             _run_starts(kind, env, tmp, token, repo, args, results)
     if "dashboards" in args.sections and kinds:
@@ -195,16 +201,30 @@ def _run_hooks(
     progress(f"{server.kind.label}: hook throughput at {senders} senders ...")
     rows, integrity = hooks.measure_throughput(server, api, seconds=args.seconds, senders=senders)
     results.throughput += rows
-    results.integrity.append(integrity)
+    results.integrity += integrity
     progress(f"{server.kind.label}: PreToolUse decisions ...")
     results.decisions.append(hooks.measure_decisions(server, api, seconds=args.decision_seconds))
     api.close()
 
 
+def _run_floor(server: Server, token: str, database_url: str, args, results: Results) -> None:
+    progress("the floor: the same rows by raw psycopg, batched ...")
+    api = hooks.api_for(server, token)
+    session = hooks.create_attached_session(api, "bench floor")
+    api.close()
+    results.floor = floor.measure(database_url, session.id, seconds=args.seconds)
+
+
 def _server_environment(chosen: backends.Backends, *, data_dir: Path, projects: Path) -> dict:
     env = base_environment(
         {
-            "DEBUG": os.environ.get("DEBUG", "1"),
+            # As production runs: DEBUG off (no query log, no debug pages), plain HTTP on
+            # loopback (no redirect to HTTPS), a throwaway encryption key.
+            "DEBUG": os.environ.get("BENCH_DEBUG", "0"),
+            "SECURE_SSL_REDIRECT": "0",
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+            "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "SECRET_KEY": secrets.token_urlsafe(32),
             "DATA_DIR": str(data_dir),
             "AGENT_DISPATCH": "thread",
@@ -224,7 +244,8 @@ def render(results: Results) -> str:
         f"machine        {results.machine.describe()}",
         f"database       {results.backends.database}",
         f"channel layer  {results.backends.channel_layer}",
-        f"settings       DEBUG={results.settings['DEBUG']}, AGENT_DISPATCH=thread, scripted model",
+        f"settings       DEBUG={results.settings['DEBUG']} (BENCH_DEBUG), AGENT_DISPATCH=thread, "
+        "scripted model",
         f"note           {results.machine.cores} cores shared by the server, the load "
         "generator (this process) and the database/Redis; CPU columns are cores busy "
         "(1.00 = one core)",
@@ -247,6 +268,7 @@ def render(results: Results) -> str:
             "connection per sender",
             report.throughput_table(results.throughput),
             *(f"  check: {check.describe()}" for check in results.integrity),
+            *_floor_lines(results),
             "",
             "2. PreToolUse decision latency: sequential posts, one connection",
             report.decision_table(results.decisions),
@@ -279,6 +301,20 @@ def render(results: Results) -> str:
     if results.dashboards is not None:
         lines += ["", *dashboards.describe(results.dashboards)]
     return "\n".join(lines)
+
+
+def _floor_lines(results: Results) -> list[str]:
+    if results.floor is None:
+        return ["  floor: not measured (needs PostgreSQL)"]
+    row, best = results.floor, max(results.throughput, key=lambda r: r.events_per_second)
+    return [
+        f"  floor: the same rows by raw psycopg on one connection, {floor.BATCH} events per "
+        f"transaction: {row.events_per_second:,.0f} events/s, {row.cpu_ms_per_event:.3f} ms "
+        "CPU/event (client and PostgreSQL backend)",
+        f"  best server row: {best.events_per_second:,.0f} events/s "
+        f"({best.server}, {best.sessions} session(s), {best.senders} senders) = "
+        f"{best.events_per_second / row.events_per_second:.0%} of the floor",
+    ]
 
 
 def progress(text: str) -> None:

@@ -1,4 +1,5 @@
-"""Benchmarks 1 and 2: hook ingestion throughput and PreToolUse decision latency over HTTP."""
+"""Benchmarks 1 and 2: hook ingestion throughput (into one session, and spread over 8) and
+PreToolUse decision latency over HTTP."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ import time
 from dataclasses import dataclass
 
 from bench.api import Api, ApiError
-from bench.loadgen import LoadResult, percentile, post_tool_use, pre_tool_use, run_load
-from bench.loadgen import unique_body as body_of
+from bench.loadgen import LoadResult, percentile, run_load
 from bench.server import HOST, Server
 
 SENDERS = (1, 8, 32)
+# The same load spread over SESSIONS sessions, at these sender counts.
+SESSIONS = 8
+SPREAD = (8, 32)
 WARMUP_SECONDS = 1.0
 
 
 @dataclass
 class ThroughputRow:
     server: str
+    sessions: int
     senders: int
     events: int
     events_per_second: float
@@ -75,27 +79,54 @@ def create_attached_session(api: Api, name: str, attempts: int = 3) -> AttachedS
 
 
 def measure_throughput(
-    server: Server, api: Api, *, seconds: float, senders: tuple[int, ...] = SENDERS
-) -> tuple[list[ThroughputRow], Integrity]:
-    """One shared attached session for every level; what it recorded, as a check."""
-    session = create_attached_session(api, f"bench hooks {server.kind.label}")
-    body = body_of(post_tool_use)
-    warmup = run_load(server, session.hook_token, body, senders=8, seconds=WARMUP_SECONDS)
-    rows = [
-        _throughput_row(
-            server.kind.label,
-            run_load(server, session.hook_token, body, senders=count, seconds=seconds),
-        )
-        for count in senders
+    server: Server,
+    api: Api,
+    *,
+    seconds: float,
+    senders: tuple[int, ...] = SENDERS,
+    spread: tuple[int, ...] = SPREAD,
+) -> tuple[list[ThroughputRow], list[Integrity]]:
+    """Every sender level into one shared attached session, then the `spread` levels over 8
+    sessions (sender k posts into session k mod 8); what each session recorded, as a check."""
+    label = server.kind.label
+    one = [create_attached_session(api, f"bench hooks {label}")]
+    many = [create_attached_session(api, f"bench hooks {label} {n}") for n in range(SESSIONS)]
+    warmup = run_load(server, [one[0].hook_token], kind="post", senders=8, seconds=WARMUP_SECONDS)
+    accepted = {one[0].id: len(warmup.latencies)}
+    rows = []
+    for sessions, levels in ((one, senders), (many, spread)):
+        for count in levels:
+            result = run_load(
+                server,
+                [s.hook_token for s in sessions],
+                kind="post",
+                senders=count,
+                seconds=seconds,
+            )
+            rows.append(_throughput_row(label, len(sessions), result))
+            _count_accepted(accepted, sessions, result)
+    checks = [
+        Integrity(f"{label} {session.id[:8]}", accepted.get(session.id, 0), _recorded(api, session))
+        for session in one + many
     ]
-    accepted = len(warmup.latencies) + sum(row.events for row in rows)
-    recorded = api.get(f"/api/sessions/{session.id}/")["tool_call_count"]
-    return rows, Integrity(server.kind.label, accepted, recorded)
+    return rows, checks
 
 
-def _throughput_row(label: str, result: LoadResult) -> ThroughputRow:
+def _count_accepted(accepted: dict[str, int], sessions, result: LoadResult) -> None:
+    # Sender k posted into session k mod len(sessions); blast reports per sender in order.
+    for index, count in enumerate(result.accepted_per_sender):
+        session = sessions[index % len(sessions)]
+        accepted[session.id] = accepted.get(session.id, 0) + count
+
+
+def _recorded(api: Api, session: AttachedSession) -> int:
+    return api.get(f"/api/sessions/{session.id}/")["tool_call_count"]
+
+
+def _throughput_row(label: str, sessions: int, result: LoadResult) -> ThroughputRow:
     return ThroughputRow(
         server=label,
+        sessions=sessions,
         senders=result.senders,
         events=len(result.latencies),
         events_per_second=result.events_per_second,
@@ -104,7 +135,7 @@ def _throughput_row(label: str, result: LoadResult) -> ThroughputRow:
         errors=result.errors,
         server_cpu=result.server_cpu,
         server_cpu_ms_per_event=(
-            result.server_cpu * result.seconds / len(result.latencies) * 1000
+            result.server_cpu_seconds / len(result.latencies) * 1000
             if result.latencies
             else float("nan")
         ),
@@ -118,7 +149,7 @@ def _throughput_row(label: str, result: LoadResult) -> ThroughputRow:
 def measure_decisions(server: Server, api: Api, *, seconds: float) -> DecisionRow:
     """Sequential PreToolUse posts on one connection: what Claude Code waits for."""
     session = create_attached_session(api, f"bench decisions {server.kind.label}")
-    result = run_load(server, session.hook_token, body_of(pre_tool_use), senders=1, seconds=seconds)
+    result = run_load(server, [session.hook_token], kind="pre", senders=1, seconds=seconds)
     return DecisionRow(
         server=server.kind.label,
         decisions=len(result.latencies),

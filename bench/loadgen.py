@@ -1,21 +1,21 @@
-"""The hook load generator: threads, each with its own keep-alive connection, posting hook
-events for a fixed time, while /proc tells what the server and the machine spent."""
+"""The hook load: what a hook post carries, and a run of bench/blast.py against a server while
+/proc tells what the server and the machine spent."""
 
 from __future__ import annotations
 
 import html
-import http.client
 import itertools
 import json
 import math
 import re
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench import machine
-from bench.server import HOST, Server
+from bench.server import ROOT, Server
 
 HOOK_PATH = "/api/hooks/"
 _ids = itertools.count()
@@ -79,45 +79,50 @@ class LoadResult:
     client_cpu: float = 0.0
     machine_busy: float = 0.0
     server_peak_rss_mib: float = 0.0
+    server_cpu_seconds: float = 0.0
+    accepted_per_sender: list[int] = field(default_factory=list)
 
     @property
     def events_per_second(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
-class _Sender(threading.Thread):
-    def __init__(self, port: int, token: str, body: Callable[[], bytes], start, stop_at) -> None:
-        super().__init__(daemon=True)
-        self.port, self.body, self.start_barrier, self.stop_at = port, body, start, stop_at
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        self.latencies: list[float] = []
-        self.errors = 0
-        self.first_error = ""
-
-    def run(self) -> None:
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
-        self.start_barrier.wait()
-        while time.perf_counter() < self.stop_at[0]:
-            body = self.body()
-            began = time.perf_counter()
-            try:
-                conn.request("POST", HOOK_PATH, body=body, headers=self.headers)
-                response = conn.getresponse()
-                answer = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                self._error(repr(exc))
-                conn.close()
-                conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
-                continue
-            if response.status == 200:
-                self.latencies.append(time.perf_counter() - began)
-            else:
-                self._error(f"{response.status} {summarize(answer)}")
-        conn.close()
-
-    def _error(self, text: str) -> None:
-        self.errors += 1
-        self.first_error = self.first_error or text
+def run_load(server: Server, tokens: list[str], *, kind: str, senders: int, seconds: float):
+    """Post `kind` events ("post": PostToolUse, "pre": PreToolUse) from `senders` connections
+    for `seconds`, spread over the sessions whose hook `tokens` are given, from a separate
+    process (bench/blast.py); /proc tells what the server and the machine spent meanwhile."""
+    pids = server.pids()
+    cpu_before = machine.cpu_seconds(pids)
+    busy_before, _ = machine.machine_busy_seconds()
+    began = time.perf_counter()
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench.blast", "--port", str(server.port)]
+        + ["--tokens", ",".join(tokens), "--senders", str(senders)]
+        + ["--seconds", str(seconds), "--kind", kind],
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+    )
+    wall = time.perf_counter() - began
+    busy_after, _ = machine.machine_busy_seconds()
+    blast = json.loads(finished.stdout)
+    cpu_seconds = machine.cpu_seconds(pids) - cpu_before
+    return LoadResult(
+        senders=senders,
+        seconds=blast["seconds"],
+        latencies=blast["latencies"],
+        errors=blast["errors"],
+        first_error=blast["first_error"],
+        # Over the whole child's run (its start and connection set-up are idle time for the
+        # server): per event it is exact; as cores busy, a slight underestimate.
+        server_cpu=cpu_seconds / blast["seconds"],
+        server_cpu_seconds=cpu_seconds,
+        client_cpu=blast["cpu"],
+        machine_busy=(busy_after - busy_before) / wall,
+        # Per process: the target is per web process (uvicorn's workers are several).
+        server_peak_rss_mib=machine.largest_peak_rss_mib(pids),
+        accepted_per_sender=blast["accepted_per_sender"],
+    )
 
 
 def summarize(body: bytes) -> str:
@@ -129,40 +134,6 @@ def summarize(body: bytes) -> str:
         detail = html.unescape(value.group(1)) if value else ""
         return " ".join(f"{title.group(1)}: {detail}".split())[:200]
     return text[:200]
-
-
-def run_load(
-    server: Server, token: str, body: Callable[[], bytes], *, senders: int, seconds: float
-) -> LoadResult:
-    """Post from `senders` threads for `seconds`; the window ends when the last one returns."""
-    stop_at = [float("inf")]
-    start = threading.Barrier(senders + 1)
-    threads = [_Sender(server.port, token, body, start, stop_at) for _ in range(senders)]
-    for thread in threads:
-        thread.start()
-    pids = server.pids()
-    cpu_before, client_before = machine.cpu_seconds(pids), time.process_time()
-    busy_before, _ = machine.machine_busy_seconds()
-    began = time.perf_counter()
-    stop_at[0] = began + seconds
-    start.wait()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - began
-    busy_after, _ = machine.machine_busy_seconds()
-    result = LoadResult(
-        senders=senders,
-        seconds=wall,
-        server_cpu=(machine.cpu_seconds(pids) - cpu_before) / wall,
-        client_cpu=(time.process_time() - client_before) / wall,
-        machine_busy=(busy_after - busy_before) / wall,
-        server_peak_rss_mib=machine.peak_rss_mib(pids),
-    )
-    for thread in threads:
-        result.latencies.extend(thread.latencies)
-        result.errors += thread.errors
-        result.first_error = result.first_error or thread.first_error
-    return result
 
 
 def percentile(values: list[float], fraction: float) -> float:

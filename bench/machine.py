@@ -117,3 +117,8 @@ def background_load(seconds: float = 1.0) -> float:
     time.sleep(seconds)
     after, _ = machine_busy_seconds()
     return (after - before) / seconds
+
+
+def largest_peak_rss_mib(pids: list[int]) -> float:
+    """The largest peak resident set size (VmHWM) of one of these processes."""
+    return max((peak_rss_mib([pid]) for pid in pids), default=0.0)

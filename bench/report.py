@@ -32,6 +32,7 @@ def _cell(value: object) -> str:
 def throughput_table(rows: Sequence[ThroughputRow]) -> str:
     headers = (
         "server",
+        "sessions",
         "senders",
         "events",
         "events/s",
@@ -40,13 +41,14 @@ def throughput_table(rows: Sequence[ThroughputRow]) -> str:
         "errors",
         "server CPU",
         "CPU ms/event",
-        "server peak RSS MiB",
+        "peak RSS MiB/process",
         "loadgen CPU",
         "machine CPU",
     )
     body = [
         (
             r.server,
+            r.sessions,
             r.senders,
             r.events,
             r.events_per_second,

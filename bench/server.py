@@ -42,12 +42,29 @@ class ServerKind:
             "warning",
             "--lifespan",
             "off",
+            *fast_parts(),
             *workers,
         ]
 
     @property
     def label(self) -> str:
         return self.name if self.workers == 1 else f"{self.name} x{self.workers}"
+
+
+def fast_parts() -> list[str]:
+    """uvloop and httptools when installed (they are dependencies; a stripped install may lack
+    them, and uvicorn then falls back to asyncio and h11)."""
+    parts = []
+    for option, module, value in (
+        ("--loop", "uvloop", "uvloop"),
+        ("--http", "httptools", "httptools"),
+    ):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        parts += [option, value]
+    return parts
 
 
 def parse_kind(text: str) -> ServerKind:

@@ -110,10 +110,17 @@ HOOK_MAX_BODY_BYTES = env.int("HOOK_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 # Tool input kept per command log, and the raw event kept per hook post, as JSON: longer
 # strings in them are cut to fit; the original size is recorded alongside.
 HOOK_INPUT_MAX_BYTES = env.int("HOOK_INPUT_MAX_BYTES", default=64 * 1024)
-# Hook events one hook token may post per window (429 with Retry-After beyond); 0: no limit.
+# Hook events one session may take per window (429 with Retry-After beyond); 0: no limit.
 # Generous: a busy Claude Code with parallel subagents stays far below 20 events a second.
 HOOK_RATE_LIMIT = env.int("HOOK_RATE_LIMIT", default=1200)
 HOOK_RATE_WINDOW_SECONDS = env.int("HOOK_RATE_WINDOW_SECONDS", default=60)
+# Group commit (README, "Ingestion"): the writer commits at most INGEST_BATCH_MAX events per
+# transaction, waiting INGEST_BATCH_LINGER_MS for more after the first (0: only what piled up
+# while the previous batch committed, so a lone event is never held back). INGEST_WRITER
+# "inline" writes each event in its caller's thread instead (debugging).
+INGEST_BATCH_MAX = env.int("INGEST_BATCH_MAX", default=200)
+INGEST_BATCH_LINGER_MS = env.float("INGEST_BATCH_LINGER_MS", default=0.0)
+INGEST_WRITER = env.str("INGEST_WRITER", default="thread")
 
 # The agent runner. Per-session metadata (permissionMode, allowedTools, model, maxTurns,
 # maxDuration) overrides these defaults.
@@ -316,10 +323,11 @@ STATIC_ROOT = DATA_DIR / "static"
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # No socket timeout: channels_redis waits on Redis in 5 s blocking pops, and
-            # redis-py 8's default 5 s read timeout races them, dropping live viewers.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+            # Redis pub/sub: one PUBLISH per batch per session, and one subscription per
+            # server process per watched session, fanned out to its viewers in memory (the
+            # list-based RedisChannelLayer pushes once per viewer per event instead).
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
 else:

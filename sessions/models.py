@@ -59,6 +59,10 @@ class Session(models.Model):
     turn_claimed_at = models.DateTimeField(null=True, blank=True)
     # The last seq handed out; messages and logs share this gap-free counter.
     last_seq = models.PositiveBigIntegerField(default=0)
+    # The hook rate limit's window (its start, epoch seconds) and the posts counted in it:
+    # kept on the row that ingestion locks anyway, so counting costs no extra round trip.
+    hook_window_start = models.PositiveBigIntegerField(default=0, editable=False)
+    hook_window_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -106,6 +106,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _connect_as(settings.DATABASE_OWNER_URL)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ingest_writer_stops(django_db_setup):
+    """The ingest writer's thread holds a connection of its own: close it before the test
+    database is dropped."""
+    yield
+    from sessions.ingest import writer
+
+    writer.stop()
+
+
 @pytest.fixture(autouse=True)
 def _fixtures_cross_organizations():
     """Fixtures and assertions read and write several organizations' rows directly, as an

@@ -9,6 +9,7 @@ must commit what the server should see: use `django_db(transaction=True)`.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -54,10 +55,19 @@ def database_url() -> str:
 class ServerProcess:
     """One `runserver --noreload` child; the same port across stop() and start()."""
 
-    def __init__(self, log_path: Path, *, port: int | None = None, env: dict | None = None):
+    def __init__(
+        self,
+        log_path: Path,
+        *,
+        port: int | None = None,
+        env: dict | None = None,
+        workers: int = 0,
+    ):
         self.port = port or free_port()
         self.log_path = log_path
         self.extra_env = env or {}
+        # 0: `runserver` (Daphne); N: uvicorn with N worker processes, as production runs.
+        self.workers = workers
         self._process: subprocess.Popen | None = None
 
     @property
@@ -85,15 +95,37 @@ class ServerProcess:
             return self
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, str(MANAGE_PY), "runserver", "--noreload", "--skip-checks"]
-                + ["--nostatic", f"127.0.0.1:{self.port}"],
+                self.command(),
                 env=self.environment(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                cwd=MANAGE_PY.parent,
+                start_new_session=True,  # its own process group: kill() reaches the workers
             )
         self._wait(self._answers, timeout, "to answer HTTP")
         return self
+
+    def command(self) -> list[str]:
+        if not self.workers:
+            return [sys.executable, str(MANAGE_PY), "runserver", "--noreload", "--skip-checks"] + [
+                "--nostatic",
+                f"127.0.0.1:{self.port}",
+            ]
+        return [sys.executable, "-m", "uvicorn", "orchestrator.asgi:application"] + [
+            *("--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)),
+            *("--loop", "uvloop", "--http", "httptools", "--lifespan", "off", "--no-access-log"),
+        ]
+
+    def kill(self) -> None:
+        """SIGKILL the server and its workers: a crash, nothing flushed or answered."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(15)
+        self._wait(lambda: not self._listening(), 15, "to release its port")
 
     def stop(self, timeout: float = 15) -> None:
         process, self._process = self._process, None

@@ -1,4 +1,4 @@
-"""Live events: one push per recorded event to the session's channel-layer group.
+"""Live events: one push per committed batch to the session's channel-layer group.
 
 Consumers (WebSocket, SSE) subscribe through `follow()` and forward. Publishing touches no
 database, and a follower reads the database only to catch up when it starts (or to fill a
@@ -29,15 +29,47 @@ def group_name(session_id) -> str:
 
 def publish(session_id, event: dict) -> None:
     """Push `event` to everyone watching the session. Called after commit only."""
+    publish_many(session_id, [event])
+
+
+def publish_many(session_id, events: list[dict]) -> None:
+    """Push `events` (in seq order) as one message: ingestion sends one per batch per
+    session, so a busy session costs one publish per commit, not one per event."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not events:
         return
-    message = {"type": "session.event", "event": event}
+    message = {"type": "session.events", "events": events}
     if isinstance(layer, InMemoryChannelLayer):
-        # In one process the push is cheap, and it must happen on the server's own loop.
-        _send(layer, group_name(session_id), message)
+        _send_in_process(layer, group_name(session_id), message)
     else:
         _publisher.submit(layer, group_name(session_id), message)
+
+
+# The in-memory layer's queues belong to the server's event loop: a push from another thread
+# (the ingest writer) must run on that loop, or its waiting viewers may not wake up.
+_home_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _send_in_process(layer, group: str, message: dict) -> None:
+    if not layer.groups.get(group):
+        return  # nobody in this process watches the session
+    loop = _home_loop
+    if loop is not None and loop.is_running() and not _in_loop(loop):
+        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+        future.add_done_callback(lambda done: done.exception() and _log_failure(group, done))
+        return
+    _send(layer, group, message)
+
+
+def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _log_failure(group: str, done) -> None:
+    logger.error("live publish to %s failed", group, exc_info=done.exception())
 
 
 def _send(layer, group: str, message: dict) -> None:
@@ -143,6 +175,8 @@ async def follow(session_id, after: int = 0, *, organization_id=None) -> AsyncIt
     Events without a seq (status, hook) pass through. The caller authorizes; leave the loop
     (or close the generator) to leave the group.
     """
+    global _home_loop
+    _home_loop = asyncio.get_running_loop()
     layer = get_channel_layer()
     channel = await layer.new_channel()
     group = group_name(session_id)
@@ -153,23 +187,23 @@ async def follow(session_id, after: int = 0, *, organization_id=None) -> AsyncIt
             last = event["seq"]
             yield event
         while True:
-            event = (await layer.receive(channel)).get("event") or {}
-            seq = event.get("seq")
-            if seq is None:
+            for event in (await layer.receive(channel)).get("events") or ():
+                seq = event.get("seq")
+                if seq is None:
+                    yield event
+                    continue
+                if seq <= last:
+                    continue
+                if seq > last + 1:
+                    # Seqs are gap-free, so a jump means a push was lost (a full channel) or
+                    # is still on its way from another process (publishes run after commit,
+                    # not in seq order). Whatever lies between is committed: read it once.
+                    missed_events = _read_events(
+                        session_id, last, upto=seq - 1, organization_id=organization_id
+                    )
+                    async for missed in missed_events:
+                        yield missed
+                last = seq
                 yield event
-                continue
-            if seq <= last:
-                continue
-            if seq > last + 1:
-                # Seqs are gap-free, so a jump means a push was lost (a full channel) or is
-                # still on its way from another process (publishes run after commit, not in
-                # seq order). Whatever lies between is committed: read it once, here.
-                missed_events = _read_events(
-                    session_id, last, upto=seq - 1, organization_id=organization_id
-                )
-                async for missed in missed_events:
-                    yield missed
-            last = seq
-            yield event
     finally:
         await layer.group_discard(group, channel)

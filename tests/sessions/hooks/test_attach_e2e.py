@@ -214,14 +214,15 @@ def machine(tmp_path, model_url) -> Machine:
 def statuses(monkeypatch) -> dict[str, list[str]]:
     """Every status a session moves to, from the live events published after commit."""
     seen: dict[str, list[str]] = defaultdict(list)
-    publish = live.publish
+    publish_many = live.publish_many
 
-    def recording(session_id, event: dict) -> None:
-        if event.get("kind") == "status":
-            seen[str(session_id)].append(event["status"])
-        publish(session_id, event)
+    def recording(session_id, events: list[dict]) -> None:
+        for event in events:
+            if event.get("kind") == "status":
+                seen[str(session_id)].append(event["status"])
+        publish_many(session_id, events)
 
-    monkeypatch.setattr(live, "publish", recording)
+    monkeypatch.setattr(live, "publish_many", recording)
     return seen
 
 

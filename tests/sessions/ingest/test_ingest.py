@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 
 from sessions import policies, services
@@ -166,31 +166,38 @@ def test_malformed_payloads_are_refused(attached, payload):
 
 @pytest.mark.django_db(transaction=True)
 def test_each_event_is_published_once_after_commit(attached, hooks):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(live.group_name(attached.pk), channel)
-    ingest(session=attached, payload=hooks["PostToolUse"])
-    ingest(session=attached, payload=hooks["PostToolUse"])  # a duplicate publishes nothing
-    first = [receive(layer, channel) for _ in range(2)]
-    assert [(e["kind"], e.get("seq"), e.get("status")) for e in first] == [
-        ("log", 1, None),
-        ("status", None, "running"),
-    ]
-    ingest(session=attached, payload=hooks["Stop"])
-    then = [receive(layer, channel) for _ in range(2)]
-    assert [(e["kind"], e.get("seq"), e.get("status")) for e in then] == [
-        ("message", 2, None),
-        ("status", None, "idle"),
-    ]
-    with pytest.raises(TimeoutError):
-        receive(layer, channel, timeout=0.2)
+    record = sync_to_async(ingest)
+
+    async def watch() -> None:
+        # One event loop throughout: the Redis pub/sub layer keeps its channels per loop.
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(live.group_name(attached.pk), channel)
+        await record(session=attached, payload=hooks["PostToolUse"])
+        await record(session=attached, payload=hooks["PostToolUse"])  # a duplicate: nothing
+        # One message per committed batch, its events in order.
+        assert kinds(await receive(layer, channel)) == [
+            ("log", 1, None),
+            ("status", None, "running"),
+        ]
+        await record(session=attached, payload=hooks["Stop"])
+        assert kinds(await receive(layer, channel)) == [
+            ("message", 2, None),
+            ("status", None, "idle"),
+        ]
+        with pytest.raises(TimeoutError):
+            await receive(layer, channel, timeout=0.2)
+
+    async_to_sync(watch)()
 
 
-def receive(layer, channel: str, timeout: float = 2) -> dict:
-    async def one():
-        return await asyncio.wait_for(layer.receive(channel), timeout)
+async def receive(layer, channel: str, timeout: float = 2) -> list[dict]:
+    """The events of the next live message."""
+    return (await asyncio.wait_for(layer.receive(channel), timeout))["events"]
 
-    return async_to_sync(one)()["event"]
+
+def kinds(events: list[dict]) -> list[tuple]:
+    return [(e["kind"], e.get("seq"), e.get("status")) for e in events]
 
 
 def test_a_hook_payload_never_sets_a_managed_sessions_resume_id(member, hooks):
