@@ -11,7 +11,6 @@ Django as usual.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from urllib.parse import parse_qs
 
@@ -60,7 +59,7 @@ async def _receive(**post) -> HookAnswer:
         item = intake.admit(credential, **post)
     except IngestRefused as refused:
         return intake.refusal(refused)
-    outcome = await asyncio.wrap_future(submit_to_writer(item))
+    outcome = await submit_to_writer(item)
     return intake.answer(item, outcome, credential)
 
 

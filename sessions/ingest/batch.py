@@ -2,15 +2,15 @@
 
 Per organization in the batch (the row-level security context is one organization per
 transaction), one transaction: lock the batch's sessions once, in id order (so two processes'
-batches never deadlock); record the raw events with one multi-row `INSERT … ON CONFLICT DO
-NOTHING RETURNING` (what it returns is what is new: the rest are duplicates); apply each new
-event in order on its locked session in memory (the gap-free seq, rows, counters, status);
-insert the rows with one statement per table; save each session once; after commit, publish
-each session's new events in one message.
+batches never deadlock); check each hook post's token against its locked row; record the raw
+events with one `INSERT … ON CONFLICT DO NOTHING RETURNING` (what it returns is new, the
+rest are duplicates); apply each new event in order on its locked session in memory (the
+gap-free seq, rows, counters, status, the PreToolUse decision); write the rows and session
+changes (`statements`); after commit, publish each session's new events in one message.
 
 A batch that fails is written again one event per transaction, so one bad event fails alone.
-The hot path uses SQL of its own here because the ORM's per-row cost (model instances, SQL
-compilation, `save()`) was most of an event's CPU; everything else uses the ORM.
+The hot path uses SQL of its own (`statements`) because the ORM's per-row cost (model
+instances, SQL compilation, `save()`) was most of an event's CPU; everything else uses the ORM.
 """
 
 from __future__ import annotations
@@ -21,19 +21,15 @@ import math
 import uuid
 from collections.abc import Iterable, Sequence
 
-import psycopg
 from django.conf import settings
 from django.db import (
-    DEFAULT_DB_ALIAS,
     DataError,
     IntegrityError,
     InterfaceError,
     OperationalError,
     connection,
-    connections,
     transaction,
 )
-from django.db.models import JSONField, Model
 from django.utils import timezone
 
 from tenants.tenancy import tenant_context
@@ -41,38 +37,15 @@ from tenants.tenancy import tenant_context
 from .. import policies
 from ..choices import SessionStatus
 from ..live import feed
-from ..models import CommandLog, HookEvent, Session, SessionMessage
-from .events import STOPPED, SessionWrite, answer, capped, pre_tool_use_answer, stored_payload
+from ..models import Session
+from .events import STOPPED, SessionWrite, answer, pre_tool_use_answer
+from .statements import lock_sessions, record_events, write_changes
 from .submission import IngestError, IngestRefused, IngestResult, Outcome, Submission
 
 logger = logging.getLogger(__name__)
 
 # Once a session is over, its hook token records nothing more.
 CLOSED_STATUSES = (SessionStatus.STOPPED, SessionStatus.ERROR)
-LOG_COLUMNS = (
-    "session_id",
-    "organization_id",
-    "seq",
-    "tool",
-    "input",
-    "input_bytes",
-    "result",
-    "result_bytes",
-    "is_error",
-    "duration_ms",
-    "tool_use_id",
-    "created_at",
-)
-MESSAGE_COLUMNS = ("session_id", "organization_id", "seq", "direction", "content", "created_at")
-EVENT_COLUMNS = (
-    "session_id",
-    "organization_id",
-    "event_key",
-    "hook_event_name",
-    "payload",
-    "payload_bytes",
-    "created_at",
-)
 
 
 def write(items: Sequence[Submission]) -> list[Outcome]:
@@ -130,7 +103,7 @@ def _failure(exc: Exception) -> IngestRefused:
 
 def _write_group(organization_id, group: list[Submission]) -> list[Outcome]:
     with tenant_context(organization_id), transaction.atomic():
-        sessions = _lock_sessions({item.session_id for item in group})
+        sessions = lock_sessions({item.session_id for item in group})
         now = timezone.now()
         writes: dict[uuid.UUID, SessionWrite] = {}
         outcomes: list[Outcome | None] = [None] * len(group)
@@ -146,22 +119,13 @@ def _write_group(organization_id, group: list[Submission]) -> list[Outcome]:
                 outcomes[index] = gate
             else:
                 admitted.append((index, item, write))
-        fresh = _record_events(admitted, now)
+        fresh = record_events([(item, write) for _, item, write in admitted], now)
         seqs: dict[int, int] = {}
         for index, item, write in admitted:
             outcomes[index] = _apply(item, write, fresh, seqs)
-        _insert_rows(writes.values())
-        _set_event_seqs(seqs)
-        for write in writes.values():
-            if write.fields:
-                write.session.save(update_fields=sorted(write.fields))
+        write_changes(list(writes.values()), seqs)
         _publish_on_commit(writes.values())
     return outcomes  # type: ignore[return-value]
-
-
-def _lock_sessions(ids: set[uuid.UUID]) -> dict[uuid.UUID, Session]:
-    locked = Session.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    return {session.pk: session for session in locked}
 
 
 def _apply(
@@ -242,128 +206,6 @@ def _over_rate_limit(write: SessionWrite) -> IngestRefused | None:
         status=429,
         headers={"Retry-After": str(retry_after)},
     )
-
-
-# --- the statements ------------------------------------------------------------------------
-
-
-def _record_events(admitted: list[tuple[int, Submission, SessionWrite]], now) -> dict[tuple, int]:
-    """Insert the raw events; {(session id, event key): row id} of those that are new."""
-    rows, seen = [], set()
-    for _, item, _ in admitted:
-        ident = (item.session_id, item.key)
-        if ident in seen:
-            continue  # the same event twice in one batch: the first one counts
-        seen.add(ident)
-        stored, size = capped(stored_payload(item.name, item.payload))
-        rows.append((item.session_id, item.organization_id, item.key, item.name, stored, size, now))
-    inserted = insert_rows(
-        HookEvent,
-        EVENT_COLUMNS,
-        rows,
-        conflict=("session_id", "event_key"),
-        returning=("id", "session_id", "event_key"),
-    )
-    return {(_as_uuid(session_id), key): pk for pk, session_id, key in inserted}
-
-
-def _insert_rows(writes: Iterable[SessionWrite]) -> None:
-    for model, columns, kind in (
-        (CommandLog, LOG_COLUMNS, "logs"),
-        (SessionMessage, MESSAGE_COLUMNS, "messages"),
-    ):
-        instances = [row for write in writes for row in getattr(write, kind)]
-        if not instances:
-            continue
-        values = [tuple(getattr(row, column) for column in columns) for row in instances]
-        returned = insert_rows(model, columns, values, returning=("id", "session_id", "seq"))
-        # (session, seq) is unique: match the new ids by it, whatever order RETURNING has.
-        by_place = {(_as_uuid(session_id), seq): pk for pk, session_id, seq in returned}
-        for row in instances:
-            row.pk = by_place[(row.session_id, row.seq)]
-            row._state.adding = False
-
-
-def _set_event_seqs(seqs: dict[int, int]) -> None:
-    """The seq an event's last row took, on its raw record."""
-    if not seqs:
-        return
-    table = connection.ops.quote_name(HookEvent._meta.db_table)
-    if connection.vendor == "postgresql":
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS event SET seq = given.seq FROM unnest(%s::bigint[], "
-                "%b::bigint[]) AS given(id, seq) WHERE event.id = given.id",
-                [list(seqs), list(seqs.values())],
-            )
-        return
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET seq = %s WHERE id = %s", [(seq, pk) for pk, seq in seqs.items()]
-        )
-
-
-def insert_rows(
-    model: type[Model],
-    columns: Sequence[str],
-    rows: Sequence[tuple],
-    *,
-    conflict: Sequence[str] = (),
-    returning: Sequence[str] = (),
-) -> list[tuple]:
-    """Insert `rows` (values by attribute name, as `columns` lists them), adapted for the
-    database the way the ORM would; `conflict`: the unique columns whose duplicates are
-    skipped; `returning`: columns to read back from the rows inserted."""
-    if not rows:
-        return []
-    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
-    quote = db.ops.quote_name
-    fields = [model._meta.get_field(name) for name in columns]  # attnames work too
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-    )
-    tail = f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING" if conflict else ""
-    tail += f" RETURNING {', '.join(quote(c) for c in returning)}" if returning else ""
-    if db.vendor == "postgresql":
-        return _insert_unnested(db, sql, tail, rows, fields)
-    params = [
-        field.get_db_prep_save(value, db)
-        for row in rows
-        for field, value in zip(fields, row, strict=True)
-    ]
-    with db.cursor() as cursor:
-        # SQLite: one multi-row statement (a local call: no round trips to save).
-        marks = ", ".join("(" + ", ".join("%s" for _ in fields) + ")" for _ in rows)
-        cursor.execute(f"{sql} VALUES {marks}{tail}", params)
-        return cursor.fetchall() if returning else []
-
-
-def _insert_unnested(db, sql: str, tail: str, rows: Sequence[tuple], fields: list) -> list[tuple]:
-    """PostgreSQL: every row in one statement whose text does not depend on the batch size,
-    `INSERT … SELECT * FROM unnest(<one array per column>)`, so it is prepared once per
-    connection and its parameters travel as binary arrays (server-side binding): no statement
-    text to build or parse per batch, and one round trip. Multi-row VALUES lists spent most of
-    the writer's CPU building and parsing their text; a prepared single-row statement per row
-    spent it in the server's per-statement work.
-
-    Values go to psycopg as they are (uuids, datetimes, numbers and strings adapt natively),
-    JSON through its field, as the ORM would. A cursor of psycopg's own on Django's
-    connection, inside Django's transaction: the batch's first statement (the session lock,
-    through Django) has set its tenant context."""
-    arrays = ", ".join(f"%b::{field.db_type(db)}[]" for field in fields)
-    statement = f"{sql} SELECT * FROM unnest({arrays}){tail}"
-    columns = []
-    for field, column in zip(fields, zip(*rows, strict=True), strict=True):
-        json = isinstance(field, JSONField)
-        columns.append([field.get_db_prep_save(v, db) for v in column] if json else list(column))
-    with psycopg.Cursor(db.connection) as cursor:
-        cursor.execute(statement, columns)
-        return cursor.fetchall() if "RETURNING" in tail else []
-
-
-def _as_uuid(value) -> uuid.UUID:
-    # PostgreSQL returns uuids; SQLite the 32 hex digits it stores.
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def _publish_on_commit(writes: Iterable[SessionWrite]) -> None:

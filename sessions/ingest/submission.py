@@ -3,6 +3,7 @@ its caller is answered."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -46,6 +47,9 @@ class Submission:
     # every process, whatever a process's credential cache still holds. None: in-process.
     token_hash: str | None = None
     future: Future = field(default_factory=Future)
+    # Async callers (the ASGI hook route) wait on their event loop instead: the writer
+    # settles a batch's waiters with one wake-up per loop, not one per event.
+    waiter: asyncio.Future | None = None
 
     @property
     def via_hook(self) -> bool:

@@ -15,6 +15,8 @@ back with the caller's work, and the writer's own connection could not see it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import queue
@@ -106,8 +108,25 @@ def _commit(items: list[Submission]) -> None:
     except Exception as exc:  # batch.write answers failures itself; this is a bug
         logger.exception("the ingest writer failed a batch of %d", len(items))
         outcomes = [IngestRefused(f"The event was not recorded: {exc!r}", status=500)] * len(items)
+    _answer(items, outcomes)
+
+
+def _answer(items: list[Submission], outcomes: list) -> None:
+    waiting: dict[asyncio.AbstractEventLoop, list] = {}
     for item, outcome in zip(items, outcomes, strict=True):
-        item.future.set_result(outcome)
+        if item.waiter is None:
+            item.future.set_result(outcome)
+        else:
+            waiting.setdefault(item.waiter.get_loop(), []).append((item.waiter, outcome))
+    for loop, settled in waiting.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(settled: list[tuple[asyncio.Future, object]]) -> None:
+    for waiter, outcome in settled:
+        if not waiter.done():  # a caller that gave up (a dropped connection) cancelled it
+            waiter.set_result(outcome)
 
 
 _writer = Writer()
@@ -121,9 +140,11 @@ def submit(item: Submission) -> Future:
     return _writer.submit(item)
 
 
-def submit_to_writer(item: Submission) -> Future:
-    """For async callers (the ASGI hook route): always the writer thread."""
-    return _writer.submit(item)
+def submit_to_writer(item: Submission) -> asyncio.Future:
+    """For async callers (the ASGI hook route): always the writer thread; await the result."""
+    item.waiter = asyncio.get_running_loop().create_future()
+    _writer.submit(item)
+    return item.waiter
 
 
 def stop() -> None:
