@@ -18,8 +18,8 @@ BUILTINS = [
     {
         "slug": "code-review",
         "name": "Code review",
-        "description": "Reviews a pull request or branch and reports findings by severity; "
-        "changes nothing.",
+        "description": "Reviews a pull request and reports findings by severity; told to "
+        "change no file, and closes after its one turn.",
         "config": {
             "initial_prompt": (
                 "Review pull request #{pr_number} ({pr_title}) in {repo}, branch {branch}.\n\n"
@@ -168,7 +168,7 @@ BUILTINS = [
         "slug": "security-audit",
         "name": "Security audit",
         "description": "Audits the code for vulnerabilities and reports them with evidence; "
-        "changes nothing.",
+        "told to change no file, and closes after its one turn.",
         "config": {
             "initial_prompt": (
                 "Audit {repo} (branch {branch}) for security vulnerabilities.\n\n"

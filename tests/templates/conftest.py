@@ -10,6 +10,12 @@ from templates import services
 from templates.models import SessionTemplate, TemplateVersion
 from tenants.models import User
 
+# The real agent's fixtures: a repository to clone, settings that run turns in this process.
+from tests.sessions.conftest import agent_settings, git_repo  # noqa: F401
+
+# The dashboard's browser fixtures: daphne on the test database, a page, a member who logs in.
+from tests.sessions.web.test_dashboard_browser import page, person, server  # noqa: F401
+
 PROMPT = "Fix {repo} on {branch}: PR #{pr_number} ({pr_title}). Keep {braces} as they are."
 VARIABLES = [
     {"name": "pr_number", "required": True},
