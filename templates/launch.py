@@ -8,23 +8,16 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from sessions.api.serializers import WRITABLE_ON_CREATE
 from sessions.choices import ProjectType, SessionMode
 from tenants import json_rules
 
 from .config import VALUE_MAX
 from .models import TemplateVersion
 
-# What a launch may override: the session fields a client chooses, bar the mode (a template
-# is run by the orchestrator: managed).
-OVERRIDABLE = (
-    "name",
-    "project_type",
-    "github_repo",
-    "git_ref",
-    "local_path",
-    "initial_prompt",
-    "metadata",
-)
+# What a launch may override: the session fields a client chooses on create, bar the mode
+# (a template is run by the orchestrator: managed).
+OVERRIDABLE = tuple(sorted(WRITABLE_ON_CREATE - {"mode"}))
 SOURCE_FIELDS = ("github_repo", "local_path", "git_ref")
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 NAME_MAX = 200

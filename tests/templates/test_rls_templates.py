@@ -5,12 +5,13 @@ by none; an organization's templates stay its own."""
 from __future__ import annotations
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import connection
 
 from templates.models import SessionTemplate, TemplateVersion
 from tenants.context import NO_SCOPE, entered
 from tenants.tenancy import tenant_context
 from tests.templates.conftest import make_template
+from tests.tenants.test_rls import refused
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -19,16 +20,6 @@ def visible_slugs() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT slug FROM session_templates_sessiontemplate")
         return {row[0] for row in cursor.fetchall()}
-
-
-def refused(statement: str, params: list) -> bool:
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    except DatabaseError:
-        return True
-    return False
 
 
 def test_platform_templates_are_shared_for_reading_only(builtins, member, outsider):
