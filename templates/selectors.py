@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Case, IntegerField, Q, QuerySet, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 from django.http import Http404
 
 from tenants.models import User
@@ -64,6 +64,14 @@ def latest_version(template: SessionTemplate) -> TemplateVersion:
 def versions_of(template: SessionTemplate) -> QuerySet:
     """A template's versions, newest first (the caller found the template visible)."""
     return template.versions.select_related("created_by").order_by("-number")
+
+
+def launches_counted_for(user: User) -> Count:
+    """How many of a version's launches the user may count: their organization's (a
+    platform template's versions start sessions in every organization)."""
+    if user.is_superuser:
+        return Count("launches")
+    return Count("launches", filter=Q(launches__organization_id=user.organization_id))
 
 
 def get_version(template: SessionTemplate, number) -> TemplateVersion:

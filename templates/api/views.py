@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -103,7 +103,9 @@ class TemplateViewSet(
     @action(detail=True, methods=["get"])
     def versions(self, request, pk=None):
         template = self.get_object()
-        versions = selectors.versions_of(template).annotate(launch_count=Count("launches"))
+        versions = selectors.versions_of(template).annotate(
+            launch_count=selectors.launches_counted_for(request.user)
+        )
         page = self.paginate_queryset(versions)
         return self.get_paginated_response(TemplateVersionSerializer(page, many=True).data)
 

@@ -67,6 +67,9 @@ def _posted_variables(request) -> dict:
 def session_template_links(*, request, session) -> str:
     """On a session's page: the template and version it came from, and "Save as template"."""
     launch = selectors.launch_of(session)
+    may_save = permissions.may_launch(request.user)
+    if launch is None and not may_save:
+        return ""
     visible = None
     if launch is not None:
         visible = selectors.templates_visible_to(request.user, archived=None).filter(
@@ -76,6 +79,6 @@ def session_template_links(*, request, session) -> str:
         "session": session,
         "launch": launch,
         "template_visible": bool(visible and visible.exists()),
-        "may_save": permissions.may_launch(request.user),
+        "may_save": may_save,
     }
     return render_to_string("session_templates/_session_links.html", context, request=request)

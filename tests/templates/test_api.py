@@ -423,3 +423,13 @@ def test_a_session_keeps_its_version_after_the_template_changes(api, member):
     assert Session.objects.get(pk=first["id"]).initial_prompt.startswith("Fix acme/widgets")
     versions = client.get(f"/api/templates/{template.pk}/versions/").json()["results"]
     assert [(v["number"], v["sessions"]) for v in versions] == [(2, 1), (1, 1)]
+
+
+def test_version_counts_are_of_the_users_own_sessions(api, member, outsider, builtins):
+    body = {"template": "security-audit", "github_repo": "acme/widgets"}
+    assert api(member).post(LAUNCH, body, format="json").status_code == 201
+    assert api(outsider).post(LAUNCH, body, format="json").status_code == 201
+    template = builtins["security-audit"]
+    for user in (member, outsider):
+        versions = api(user).get(f"/api/templates/{template.pk}/versions/").json()["results"]
+        assert [(v["number"], v["sessions"]) for v in versions] == [(1, 1)]
