@@ -182,6 +182,7 @@ INSTALLED_APPS = [
     "axes",
     "tenants",
     "sessions.apps.AgentSessionsConfig",
+    "templates.apps.SessionTemplatesConfig",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ from rest_framework.routers import DefaultRouter
 from sessions.api.views import SessionViewSet
 from sessions.hooks.views import HookView, ToolCompleteView
 from sessions.live.stream import SessionEventsView, session_stream
+from templates.api.views import LaunchView, TemplateViewSet
 from tenants.api.views import (
     ApiTokenViewSet,
     AuditEventListView,
@@ -24,6 +25,7 @@ router.include_format_suffixes = False
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token-record")
+router.register("templates", TemplateViewSet, basename="template")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -45,6 +47,7 @@ urlpatterns = [
         SessionEventsView.as_view(),
         name="session-events",
     ),
+    path("api/sessions/from-template", LaunchView.as_view(), name="session-from-template"),
     path("api/", include(router.urls)),
     # The web dashboard (templates: orchestrator/templates/registration/ for log in).
     path(
@@ -56,6 +59,7 @@ urlpatterns = [
     path("org/", include("tenants.web.urls")),
     # Organization management (members, settings, audit trail).
     path("org/", include("tenants.web.manage_urls")),
+    path("templates/", include("templates.web.urls")),
     path("", include("sessions.web.urls")),
 ]
 # The dashboard's CSS and JS under DEBUG (daphne serves no static files); production serves

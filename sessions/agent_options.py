@@ -8,6 +8,8 @@ applied alike on create, on PATCH and in the operations console.
 - `bypassPermissions` and tools beyond that list are for organization admins (and platform
   superusers, and the system itself).
 - On PATCH a privileged value an admin set may be kept by anyone: the rule is about setting.
+- `autoClose` (true or false): the session completes after its first turn and takes no
+  follow-up (a template's setting); once on, a PATCH cannot turn it off.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def form_errors(metadata: dict, organization: Organization | None) -> list[str]:
     model = metadata.get("model")
     if model is not None and not (isinstance(model, str) and 0 < len(model) <= MAX_MODEL_NAME):
         errors.append(f"model must be a model name of 1 to {MAX_MODEL_NAME} characters.")
+    auto_close = metadata.get("autoClose")
+    if auto_close is not None and not isinstance(auto_close, bool):
+        errors.append("autoClose must be true or false.")
     for key, ceiling in (
         ("maxTurns", org_settings.MAX_TURNS_CEILING),
         ("maxDuration", org_settings.MAX_DURATION_CEILING),
@@ -71,6 +76,13 @@ def role_errors(
             f"{', '.join(beyond)}."
         )
     return errors
+
+
+def auto_close_errors(metadata: dict, current: dict) -> list[str]:
+    """An auto-close session stays one: its follow-ups are refused, whoever asks."""
+    if current.get("autoClose") is True and metadata.get("autoClose") is not True:
+        return ["autoClose cannot be turned off: the session took its one turn's settings."]
+    return []
 
 
 def defaults_errors(defaults: dict, organization_settings: dict) -> list[str]:

@@ -35,6 +35,13 @@ class SessionStateError(Exception):
     """The session's status does not allow what was asked (answered as 409)."""
 
 
+# What a follow-up to an auto-close session (metadata `autoClose`, set by its template) hears.
+AUTO_CLOSE_REFUSAL = (
+    "This session closes after its first turn (autoClose, from its template) and takes no "
+    "follow-up messages; start a new session instead."
+)
+
+
 def create_session(
     *,
     organization: Organization,
@@ -135,6 +142,8 @@ def send_message(*, session: Session, actor: User, content: str) -> SessionMessa
             raise SessionStateError(
                 "An attached session is driven by its own Claude Code; send it messages there."
             )
+        if locked.metadata.get("autoClose") is True:
+            raise SessionStateError(AUTO_CLOSE_REFUSAL)
         if locked.status not in (SessionStatus.IDLE, SessionStatus.COMPLETED):
             raise SessionStateError(
                 f"The session is {locked.status}; wait for the current turn to finish."

@@ -100,6 +100,7 @@ def validate_agent_metadata(
     `actor=None` is the system; `current` is the metadata a PATCH replaces."""
     validate_metadata_shape(metadata)
     errors = agent_options.form_errors(metadata, organization)
+    errors += agent_options.auto_close_errors(metadata, current or {})
     if not errors:
         errors = agent_options.role_errors(
             metadata, actor=actor, organization=organization, current=current or {}

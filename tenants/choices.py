@@ -29,6 +29,11 @@ class AuditAction(models.TextChoices):
     SESSION_CREATED = "session.created", "Session created"
     SESSION_STOPPED = "session.stopped", "Session stopped"
     BYPASS_USED = "platform.bypass", "Tenant bypass used"
+    TEMPLATE_CREATED = "template.created", "Session template created"
+    TEMPLATE_CHANGED = "template.changed", "Session template changed (a new version)"
+    TEMPLATE_ARCHIVED = "template.archived", "Session template archived"
+    TEMPLATE_RESTORED = "template.restored", "Session template restored"
+    TEMPLATE_DELETED = "template.deleted", "Session template deleted"
 
 
 class QuotaKind(models.TextChoices):

@@ -4,9 +4,13 @@
 
 Each table gets two policies, each a plain comparison on an indexed column:
 `tenant_isolation` (the row's organization is the context's) and `platform_bypass` (the
-named bypass is on, tenants.tenancy.platform_bypass). `ENABLE` and `FORCE`: the owner is
-held to them too; only superusers and BYPASSRLS roles pass, and the application is neither.
-Nothing happens on other databases (SQLite keeps the Python scoping).
+named bypass is on, tenants.tenancy.platform_bypass). A table of rows the platform shares
+with every organization (`shared_when_null=True`: a NULL organization, such as the built-in
+session templates) has a third, `shared_read` (FOR SELECT): any organization's context reads
+those rows; none updates or deletes them; without a context nothing shows.
+`ENABLE` and `FORCE`: the owner is held to them too; only superusers and BYPASSRLS roles
+pass, and the application is neither. Nothing happens on other databases (SQLite keeps the
+Python scoping).
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def enable_sql(table: str, column: str) -> list[str]:
+def enable_sql(table: str, column: str, *, shared_when_null: bool = False) -> list[str]:
     t, c = _quote(table), _quote(column)
-    return [
+    statements = [
         f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
         f"DROP POLICY IF EXISTS tenant_isolation ON {t}",
@@ -31,7 +35,16 @@ def enable_sql(table: str, column: str) -> list[str]:
         f"WITH CHECK ({c} = {CURRENT_ORG})",
         f"DROP POLICY IF EXISTS platform_bypass ON {t}",
         f"CREATE POLICY platform_bypass ON {t} USING ({BYPASS_ON}) WITH CHECK ({BYPASS_ON})",
+        f"DROP POLICY IF EXISTS shared_read ON {t}",
     ]
+    if shared_when_null:
+        # FOR SELECT only: an UPDATE or DELETE of a shared row matches no policy of its
+        # command, so only the bypass changes them. No context still reads nothing.
+        statements.append(
+            f"CREATE POLICY shared_read ON {t} FOR SELECT "
+            f"USING ({c} IS NULL AND {CURRENT_ORG} IS NOT NULL)"
+        )
+    return statements
 
 
 def disable_sql(table: str) -> list[str]:
@@ -39,6 +52,7 @@ def disable_sql(table: str) -> list[str]:
     return [
         f"DROP POLICY IF EXISTS tenant_isolation ON {t}",
         f"DROP POLICY IF EXISTS platform_bypass ON {t}",
+        f"DROP POLICY IF EXISTS shared_read ON {t}",
         f"ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY",
         f"ALTER TABLE {t} DISABLE ROW LEVEL SECURITY",
     ]
@@ -74,15 +88,22 @@ class PostgresOnlySQL(migrations.operations.base.Operation):
 class EnableRowLevelSecurity(PostgresOnlySQL):
     """Row-level security on `table`, keyed on its `column` (the organization's id)."""
 
-    def __init__(self, table: str, column: str = "organization_id") -> None:
-        self.table, self.column = table, column
-        super().__init__(enable_sql(table, column), disable_sql(table))
+    def __init__(
+        self, table: str, column: str = "organization_id", *, shared_when_null: bool = False
+    ) -> None:
+        self.table, self.column, self.shared_when_null = table, column, shared_when_null
+        forwards = enable_sql(table, column, shared_when_null=shared_when_null)
+        super().__init__(forwards, disable_sql(table))
 
     def describe(self) -> str:
-        return f"Row-level security on {self.table} by {self.column}"
+        shared = " (NULL: shared with all)" if self.shared_when_null else ""
+        return f"Row-level security on {self.table} by {self.column}{shared}"
 
     def deconstruct(self):
-        return (self.__class__.__qualname__, [self.table], {"column": self.column})
+        kwargs = {"column": self.column}
+        if self.shared_when_null:
+            kwargs["shared_when_null"] = True
+        return (self.__class__.__qualname__, [self.table], kwargs)
 
 
 def scoped_foreign_key(child: str, parent: str, column: str = "session_id") -> PostgresOnlySQL:

@@ -27,6 +27,7 @@ from .. import selectors, services
 from ..choices import ENDED_STATUSES, SessionMode, SessionStatus
 from ..hooks import config as hook_config
 from ..models import CommandLog, Session, SessionMessage
+from . import extensions
 from .forms import FollowUpForm, NewSessionForm, SessionFilterForm, StopForm
 
 # Until settings.LOGIN_URL points here, the dashboard names its own login page.
@@ -114,7 +115,13 @@ def session_new(request: HttpRequest) -> HttpResponse:
         if session is not None:
             return redirect("sessions:detail", session_id=session.pk)
     status = 429 if getattr(form, "quota_exceeded", False) else 400 if form.errors else 200
-    return render(request, "sessions/session_new.html", {"form": form}, status=status)
+    return render_new_session(request, form, status=status)
+
+
+def render_new_session(request: HttpRequest, form: NewSessionForm, status: int = 200):
+    """The new-session page; features may add to its form (extensions, `session_new`)."""
+    context = {"form": form, "extensions": extensions.render("session_new", request=request)}
+    return render(request, "sessions/session_new.html", context, status=status)
 
 
 def _create(request: HttpRequest, form: NewSessionForm) -> Session | None:
@@ -152,6 +159,8 @@ def _render_detail(
     request: HttpRequest, session: Session, follow_up: FollowUpForm, status: int = 200
 ) -> HttpResponse:
     logs, conversation, last_seq = initial_events(session)
+    # An auto-close session (its template's setting) takes no follow-up in any status.
+    follow_up_statuses = [] if session.metadata.get("autoClose") is True else FOLLOW_UP_STATUSES
     live_config = {
         "sessionId": str(session.pk),
         "lastSeq": last_seq,
@@ -161,7 +170,7 @@ def _render_detail(
         "eventsUrl": f"/api/sessions/{session.pk}/events/",
         "statusesUrl": reverse("sessions:statuses"),
         "endedStatuses": sorted(ENDED_STATUSES),
-        "followUpStatuses": list(FOLLOW_UP_STATUSES),
+        "followUpStatuses": list(follow_up_statuses),
         "statusLabels": dict(SessionStatus.choices),
     }
     return render(
@@ -177,8 +186,10 @@ def _render_detail(
             "can_control": request.user.can_control_sessions,
             "is_ended": session.status in ENDED_STATUSES,
             "accepts_follow_up": (
-                session.mode == SessionMode.MANAGED and session.status in FOLLOW_UP_STATUSES
+                session.mode == SessionMode.MANAGED and session.status in follow_up_statuses
             ),
+            "auto_close": session.metadata.get("autoClose") is True,
+            "extensions": extensions.render("session_detail", request=request, session=session),
         },
         status=status,
     )

@@ -22,6 +22,8 @@ from sessions.choices import SessionMode
 from sessions.hooks import tokens as hook_tokens
 from sessions.hooks.intake import receive_hook
 from sessions.models import CleanupAction
+from templates import services as template_services
+from templates.models import TemplateLaunch
 from tenants import services as tenant_services
 from tenants.choices import AuditAction
 from tenants.context import NO_SCOPE, entered
@@ -32,6 +34,8 @@ from tests.test_routes import routes
 
 # The SSE stream is among them: refused before any stream starts, so the GET returns.
 METHODS = ("get", "post", "put", "patch", "delete")
+# Tables whose rows with no organization (platform templates) every organization reads.
+SHARED_WHEN_NULL = {"session_templates_sessiontemplate", "session_templates_templateversion"}
 
 
 def tenant_tables() -> list[str]:
@@ -72,13 +76,26 @@ def fill(user) -> dict:
         storage_bytes=0,
         measured_at=token_row.created_at,
     )
+    template = template_services.create_template(
+        actor=user,
+        scope="organization",
+        name=f"{organization.slug} template",
+        config={"initial_prompt": "Look at {repo}", "variables": [{"name": "repo"}]},
+    )
+    # The fill's one session, as if it had been launched from the template.
+    TemplateLaunch.objects.create(
+        session=session,
+        organization=organization,
+        template=template,
+        version=template.versions.get(),
+    )
     hook_token = session_services.rotate_hook_token(session=session, actor=user)
     answer = receive_hook(
         authorization=f"Bearer {hook_token}",
         body=b'{"hook_event_name": "Notification", "message": "hi"}',
     )
     assert answer.status == 200, answer.body
-    return {"session": session, "token": token_row, "hook_token": hook_token}
+    return {"session": session, "token": token_row, "hook_token": hook_token, "template": template}
 
 
 def sql_rows(table: str) -> list[tuple]:
@@ -128,6 +145,9 @@ def test_one_organizations_context_never_sees_anothers(owner, outsider):
             for table in tenant_tables():
                 seen = {row[0] for row in sql_rows(table)}
                 assert other.organization_id not in seen, table
+                if table in SHARED_WHEN_NULL:
+                    # Platform rows (the built-ins) are every organization's to read.
+                    seen.discard(None)
                 if table not in ("tenants_auditevent",):
                     assert seen == {user.organization_id}, table
 
@@ -243,7 +263,7 @@ def candidates(route: str, theirs: dict) -> list[tuple[str, str]]:
     if not re.search(r"<[^>]+>|\(\?P<", route):
         return []
     pairs = []
-    for value in (str(theirs["session"].pk), str(theirs["token"].pk)):
+    for value in (str(theirs["session"].pk), str(theirs["token"].pk), str(theirs["template"].pk)):
         pairs.append((_fill(route, value, slug), _fill(route, str(uuid.uuid4()), "no-such-org")))
     return sorted(set(pairs))
 
