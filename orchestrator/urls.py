@@ -45,6 +45,8 @@ urlpatterns = [
         SessionEventsView.as_view(),
         name="session-events",
     ),
+    # Alerting (alerts/api): its own routes under /api/alerts/, before the project's router.
+    path("api/", include("alerts.api.urls")),
     path("api/", include(router.urls)),
     # The web dashboard (templates: orchestrator/templates/registration/ for log in).
     path(
@@ -56,6 +58,7 @@ urlpatterns = [
     path("org/", include("tenants.web.urls")),
     # Organization management (members, settings, audit trail).
     path("org/", include("tenants.web.manage_urls")),
+    path("org/alerts/", include("alerts.web.urls")),
     path("", include("sessions.web.urls")),
 ]
 # The dashboard's CSS and JS under DEBUG (daphne serves no static files); production serves

@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("orchestrator", "tenants", "sessions")
+PACKAGES = ("orchestrator", "tenants", "sessions", "alerts")
 
 
 def _module_name(path: Path) -> str:
@@ -129,5 +129,9 @@ def test_the_core_never_imports_a_feature_or_the_packages_above_it():
     for module, targets in graph.items():
         if module.startswith("tenants"):
             assert not {t for t in targets if t.startswith(("sessions", "orchestrator"))}, module
+    # Feature apps sit above the core: neither tenants nor sessions imports one.
+    for module, targets in graph.items():
+        if module.startswith(("tenants", "sessions")):
+            assert not {t for t in targets if t.startswith("alerts")}, module
     # The agent sits above the services it calls; services ask for turns through the seam.
     assert not {t for t in graph["sessions.services"] if t.startswith("sessions.agent")}

@@ -35,6 +35,7 @@ async def hook_app(scope, receive, send) -> None:
             authorization=headers.get("authorization", ""),
             body=body,
             event_id=headers.get("x-hook-event-id", ""),
+            replayed=headers.get("x-hook-replay") == "1",
             expected_session=query.get("session", [""])[0],
             default_event=ROUTES[scope["path"]],
         )

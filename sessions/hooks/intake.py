@@ -23,6 +23,7 @@ from ..choices import SessionMode, SessionStatus
 from ..ingest import INTERNAL_EVENTS, IngestError, ingest, pre_tool_use_answer
 from ..models import Session
 from ..policies import Decision
+from . import stats as hook_stats
 from . import tokens as hook_tokens
 
 # What the hook path reads of a session (ingest locks and reloads it to write).
@@ -58,17 +59,26 @@ def receive_hook(
     event_id: str = "",
     expected_session: str = "",
     default_event: str = "",
+    replayed: bool = False,
 ) -> HookAnswer:
     # The token names the session, not its organization: the organization is looked up
     # first (tenancy.session_organization, one uuid), then everything runs in its context.
-    with tenant_context(hook_tokens_organization(authorization)):
-        return _receive_hook(
-            authorization=authorization,
-            body=body,
-            event_id=event_id,
-            expected_session=expected_session,
-            default_event=default_event,
-        )
+    organization_id = hook_tokens_organization(authorization)
+    with tenant_context(organization_id):
+        try:
+            answer = _receive_hook(
+                authorization=authorization,
+                body=body,
+                event_id=event_id,
+                expected_session=expected_session,
+                default_event=default_event,
+            )
+        except Exception:
+            hook_stats.record(organization_id, hook_stats.FAILED)
+            raise
+    # Delivery health for alerting (hooks/stats.py): one cache incr per post.
+    hook_stats.record(organization_id, hook_stats.outcome_of(answer.status, replayed=replayed))
+    return answer
 
 
 def hook_tokens_organization(authorization: str):
