@@ -225,11 +225,19 @@ class BudgetThreshold(Condition):
     }
 
     def evaluate(self, rule, now):
-        since = now - timedelta(minutes=self.param(rule, "hold_minutes"))
-        held = rule.alerts.filter(status=AlertStatus.FIRING, last_seen_at__gte=since)
-        return [Finding(a.subject, a.summary, a.details) for a in held]
+        # Held from the crossing billing announced, not from the last evaluation (which
+        # finds it again every minute).
+        since = (now - timedelta(minutes=self.param(rule, "hold_minutes"))).isoformat()
+        held = rule.alerts.filter(status=AlertStatus.FIRING)
+        return [
+            Finding(a.subject, a.summary, a.details)
+            for a in held
+            if str(a.details.get("announced_at", "")) >= since
+        ]
 
-    def finding(self, rule, *, organization_name, session, scope, threshold_percent, spent, limit):
+    def finding(
+        self, rule, *, now, organization_name, session, scope, threshold_percent, spent, limit
+    ):
         if threshold_percent < self.param(rule, "min_percent"):
             return None
         whose = f"session {session.pk}" if session is not None else "the organization"
@@ -244,6 +252,7 @@ class BudgetThreshold(Condition):
                 "threshold_percent": threshold_percent,
                 "spent": str(spent),
                 "limit": str(limit),
+                "announced_at": now.isoformat(),
             },
         )
 

@@ -96,7 +96,9 @@ def on_budget_threshold(*, organization_id, now: datetime | None = None, **cross
     fired = False
     with tenant_context(organization_id):
         for rule in enabled_rules(organization_id).filter(kind=condition.name):
-            finding = condition.finding(rule, organization_name=rule.organization.name, **crossing)
+            finding = condition.finding(
+                rule, now=now, organization_name=rule.organization.name, **crossing
+            )
             if finding is not None:
                 services.apply_findings(rule=rule, findings=[finding], now=now, complete=False)
                 fired = True
