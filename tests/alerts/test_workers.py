@@ -1,0 +1,140 @@
+"""Alerting with the production machinery: two workers at once on PostgreSQL (the rule's
+row lock and the deliveries' conditional claim keep it to one notification), and a real
+Celery worker, fed through Redis, running the event-driven flush and the periodic job."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection, connections
+
+from alerts import engine, services
+from alerts.choices import DeliveryStatus
+from alerts.models import Alert, Delivery, Notification
+from alerts.tasks import evaluate_alerts
+from tests.alerts.conftest import failed_session, rule_of, slack_channel
+from tests.sessions.conftest import wait_for
+
+
+def run_together(count: int, work) -> None:
+    """`work()` in `count` threads released at the same moment."""
+    barrier = threading.Barrier(count)
+    errors = []
+
+    def worker():
+        try:
+            barrier.wait()
+            work()
+        except Exception as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_ticking_at_once_announce_an_alert_once(owner, slack, clock):
+    rule_of(owner, "session_failed", [slack_channel(owner)])
+    failed_session(owner)
+    run_together(4, lambda: engine.tick(now=clock.now))
+    assert Alert.objects.count() == 1
+    assert Notification.objects.count() == 1
+    assert len(slack.received) == 1
+    assert Delivery.objects.get().status == DeliveryStatus.SENT
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_never_send_one_delivery_twice(owner, slack, clock):
+    rule = rule_of(owner, "session_failed", [slack_channel(owner)])
+    failed_session(owner)
+    services.apply_findings(
+        rule=rule,
+        findings=engine.KINDS["session_failed"].evaluate(rule, clock.now),
+        now=clock.now,
+        complete=True,
+    )
+    delivery = services.notify_due(rule=rule, now=clock.now).deliveries.get()
+    run_together(4, lambda: engine.send(delivery.pk, now=clock.now))
+    assert len(slack.received) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 1)
+
+
+@pytest.fixture
+def celery_worker(slack, tmp_path):
+    """`celery worker -Q default` on the test database, with Slack at the test's server."""
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+            f"{database['NAME']}"
+        ),
+        "REDIS_URL": django_settings.REDIS_URL,
+        "SLACK_API_URL": django_settings.SLACK_API_URL,
+        "ALERT_GROUP_WAIT_SECONDS": "0",
+        "PUBLIC_URL": "https://orchestrator.example.com",
+    }
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "orchestrator",
+            "worker",
+            "-Q",
+            "default",
+            "-P",
+            "solo",
+            "-c",
+            "1",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield process
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_celery_worker_delivers_a_failure_and_runs_the_periodic_job(
+    owner, slack, settings, celery_worker, tmp_path
+):
+    settings.ALERT_DISPATCH = "celery"
+    rule_of(owner, "session_failed", [slack_channel(owner)], params={"minutes": 30})
+    failed_session(owner, name="first")  # the signal queues flush_organization
+    wait_for(lambda: len(slack.received) == 1, timeout=90)
+    # The periodic job, as beat would send it, evaluates and announces the next one.
+    settings.ALERT_DISPATCH = "off"
+    failed_session(owner, name="second")
+    evaluate_alerts.delay()
+    wait_for(lambda: len(slack.received) == 2, timeout=90)
+    assert "second" in str(slack.received[1].json["blocks"])
