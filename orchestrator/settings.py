@@ -388,6 +388,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Alerting's choices share field names (status, kind) with others': named apart here.
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStatusEnum": "alerts.choices.AlertStatus",
+        "DeliveryStatusEnum": "alerts.choices.DeliveryStatus",
+        "ChannelKindEnum": "alerts.choices.ChannelKind",
+        "AlertRuleKindEnum": "alerts.conditions.KIND_CHOICES",
+    },
 }
 
 LOGGING = {

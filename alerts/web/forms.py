@@ -21,6 +21,7 @@ class AlertFilterForm(forms.Form):
 
 
 class RuleForm(forms.Form):
+    form_key = "rule_form"  # its name in the page's context
     name = forms.CharField(max_length=100)
     kind = forms.ChoiceField(choices=KIND_CHOICES)
     params = CheckedJSONFormField(required=False, initial=dict, help_text='e.g. {"minutes": 30}')
@@ -34,6 +35,7 @@ class RuleForm(forms.Form):
 
 
 class ChannelForm(forms.Form):
+    form_key = "channel_form"
     kind = forms.ChoiceField(choices=ChannelKind.choices)
     name = forms.CharField(max_length=100)
     config = CheckedJSONFormField(
@@ -44,6 +46,7 @@ class ChannelForm(forms.Form):
 
 
 class SilenceForm(forms.Form):
+    form_key = "silence_form"
     rule = forms.ChoiceField(required=False, choices=[])
     subject = forms.CharField(required=False, max_length=300, help_text="Blank: any subject.")
     hours = forms.IntegerField(min_value=1, max_value=24 * 366, initial=2)

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET, require_POST
 from tenants.web.manage_access import dashboard_login_required, no_organization, require_org_admin
 
 from .. import engine, selectors, services
-from ..choices import DeliveryStatus
 from .forms import AlertFilterForm, ChannelForm, RuleForm, SilenceForm
 
 ALERTS_PER_PAGE = 50
@@ -72,7 +71,6 @@ def _render(request: HttpRequest, status: int = 200, **forms) -> HttpResponse:
         "rule_form": forms.get("rule_form") or RuleForm(channels=channels),
         "channel_form": forms.get("channel_form") or ChannelForm(),
         "silence_form": forms.get("silence_form") or SilenceForm(rules=rules),
-        "failed": DeliveryStatus.FAILED,
     }
     return render(request, "alerts/alerts.html", context, status=status)
 
@@ -82,23 +80,33 @@ def _attach(form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
+def _submitted(request: HttpRequest, form, save, done: str) -> HttpResponse:
+    """`save(cleaned_data)` for a valid form, then back to the page; else the page again with
+    the form and the service's reasons on it (400)."""
+    if form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect("alerts:page")
+    return _render(request, status=400, **{form.form_key: form})
+
+
 @require_POST
 @_admin_page
 def rule_create(request: HttpRequest) -> HttpResponse:
     form = RuleForm(request.POST, channels=selectors.channels_visible_to(request.user))
-    if form.is_valid():
-        try:
-            services.create_rule(
-                actor=request.user,
-                organization=request.user.organization,
-                **{**form.cleaned_data, "params": form.cleaned_data["params"] or {}},
-            )
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            messages.success(request, "Rule created.")
-            return redirect("alerts:page")
-    return _render(request, status=400, rule_form=form)
+
+    def save(data: dict) -> None:
+        services.create_rule(
+            actor=request.user,
+            organization=request.user.organization,
+            **{**data, "params": data["params"] or {}},
+        )
+
+    return _submitted(request, form, save, "Rule created.")
 
 
 @require_POST
@@ -113,18 +121,10 @@ def rule_toggle(request: HttpRequest, rule_id) -> HttpResponse:
 @require_POST
 @_admin_page
 def channel_create(request: HttpRequest) -> HttpResponse:
-    form = ChannelForm(request.POST)
-    if form.is_valid():
-        try:
-            services.create_channel(
-                actor=request.user, organization=request.user.organization, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            messages.success(request, "Channel created.")
-            return redirect("alerts:page")
-    return _render(request, status=400, channel_form=form)
+    def save(data: dict) -> None:
+        services.create_channel(actor=request.user, organization=request.user.organization, **data)
+
+    return _submitted(request, ChannelForm(request.POST), save, "Channel created.")
 
 
 @require_POST
@@ -144,24 +144,18 @@ def channel_test(request: HttpRequest, channel_id) -> HttpResponse:
 @_admin_page
 def silence_create(request: HttpRequest) -> HttpResponse:
     rules = selectors.rules_visible_to(request.user)
-    form = SilenceForm(request.POST, rules=rules)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.create_silence(
-                actor=request.user,
-                organization=request.user.organization,
-                rule=rules.filter(pk=data["rule"]).first() if data["rule"] else None,
-                subject=data["subject"],
-                ends_at=timezone.now() + timedelta(hours=data["hours"]),
-                reason=data["reason"],
-            )
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            messages.success(request, "Silence created.")
-            return redirect("alerts:page")
-    return _render(request, status=400, silence_form=form)
+
+    def save(data: dict) -> None:
+        services.create_silence(
+            actor=request.user,
+            organization=request.user.organization,
+            rule=rules.filter(pk=data["rule"]).first() if data["rule"] else None,
+            subject=data["subject"],
+            ends_at=timezone.now() + timedelta(hours=data["hours"]),
+            reason=data["reason"],
+        )
+
+    return _submitted(request, SilenceForm(request.POST, rules=rules), save, "Silence created.")
 
 
 @require_POST

@@ -4,7 +4,6 @@ real SMTP server (aiosmtpd), and helpers that drive the engine one step at a tim
 
 from __future__ import annotations
 
-import email
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -13,7 +12,6 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.utils import timezone
 
 from alerts import engine, services
@@ -21,7 +19,6 @@ from alerts.models import Channel, Rule
 from sessions import services as session_services
 from sessions.choices import SessionMode
 from tests.conftest import new_session
-from tests.live_server import free_port
 
 
 @dataclass
@@ -122,31 +119,6 @@ def pagerduty(serve, settings) -> FakeService:
 def webhook(serve, settings) -> FakeService:
     settings.ALERT_WEBHOOK_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
     return serve(lambda request: (200, {"ok": True}))
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp(settings) -> Iterator[Inbox]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -4,15 +4,11 @@ Celery worker, fed through Redis, running the event-driven flush and the periodi
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from alerts import engine, services
@@ -22,6 +18,7 @@ from alerts.models import Alert, Delivery, Notification
 from alerts.tasks import evaluate_alerts
 from tenants.tenancy import tenant_context
 from tests.alerts.conftest import failed_session, rule_of, slack_channel
+from tests.conftest import celery_worker
 from tests.sessions.conftest import wait_for
 
 
@@ -85,58 +82,23 @@ def test_two_workers_never_send_one_delivery_twice(owner, slack, clock):
 
 
 @pytest.fixture
-def celery_worker(slack, tmp_path):
-    """`celery worker -Q default` on the test database, with Slack at the test's server."""
-    database = connection.settings_dict
+def worker(slack, tmp_path):
+    """A Celery worker on queue `default`, with Slack at the test's server."""
     env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{database['NAME']}"
-        ),
         "REDIS_URL": django_settings.REDIS_URL,
         "SLACK_API_URL": django_settings.SLACK_API_URL,
         "ALERT_GROUP_WAIT_SECONDS": "0",
         "PUBLIC_URL": "https://orchestrator.example.com",
     }
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "orchestrator",
-            "worker",
-            "-Q",
-            "default",
-            "-P",
-            "solo",
-            "-c",
-            "1",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "info",
-        ],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield process
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    with celery_worker("default", tmp_path / "worker.log", env) as process:
+        yield process
 
 
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_celery_worker_delivers_a_failure_and_runs_the_periodic_job(
-    owner, slack, settings, celery_worker, tmp_path
+    owner, slack, settings, worker
 ):
     settings.ALERT_DISPATCH = "celery"
     rule_of(owner, "session_failed", [slack_channel(owner)], params={"minutes": 30})
