@@ -535,8 +535,12 @@ def delivery_failed(*, delivery: Delivery, error: str, permanent: bool, now: dat
     if permanent:
         disable_channel(channel_id=delivery.channel_id, reason=error)
         # The channel's other waiting deliveries will not get through either.
+        # (Those another worker is sending right now are left to it: it will find the channel
+        # disabled or get its own answer.)
         for other in Delivery.objects.filter(
-            channel_id=delivery.channel_id, status=DeliveryStatus.PENDING
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            channel_id=delivery.channel_id,
+            status=DeliveryStatus.PENDING,
         ).exclude(pk=delivery.pk):
             fail_undeliverable(delivery=other, reason=f"channel disabled: {error}", now=now)
     route_to_fallback(notification=delivery.notification, now=now)

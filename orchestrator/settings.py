@@ -296,6 +296,8 @@ ALERT_DELIVERY_MAX_ATTEMPTS = env.int("ALERT_DELIVERY_MAX_ATTEMPTS", default=8)
 ALERT_TRANSPORT_TIMEOUT = env.float("ALERT_TRANSPORT_TIMEOUT", default=10.0)
 ALERT_WEBHOOK_ALLOWED_PRIVATE_HOSTS = env.list("ALERT_WEBHOOK_ALLOWED_PRIVATE_HOSTS", default=[])
 ALERT_DISPATCH = env.str("ALERT_DISPATCH", default="celery" if REDIS_URL else "thread")
+if ALERT_DISPATCH not in ("celery", "thread", "off"):
+    raise ImproperlyConfigured("ALERT_DISPATCH must be celery, thread or off.")
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -388,8 +390,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    # Alerting's choices share field names (status, kind) with others': named apart here.
+    # Alerting's choices share field names (status, kind) with others': named apart here
+    # (the sessions' status keeps the name it had).
     "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "sessions.choices.SessionStatus",
         "AlertStatusEnum": "alerts.choices.AlertStatus",
         "DeliveryStatusEnum": "alerts.choices.DeliveryStatus",
         "ChannelKindEnum": "alerts.choices.ChannelKind",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tenants.api.serializers import StrictSerializer
@@ -152,6 +153,7 @@ class AlertSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(DeliverySerializer(many=True))
     def get_deliveries(self, alert: Alert) -> list[dict]:
         rows = [d for n in alert.notifications.all() for d in n.deliveries.all()]
         return DeliverySerializer(sorted(rows, key=lambda d: d.created_at), many=True).data
