@@ -183,6 +183,7 @@ INSTALLED_APPS = [
     "tenants",
     "sessions.apps.AgentSessionsConfig",
     "templates.apps.SessionTemplatesConfig",
+    "alerts.apps.AlertsConfig",
 ]
 
 MIDDLEWARE = [
@@ -291,6 +292,21 @@ DEFAULT_FROM_EMAIL = env.str(
 # How long an invitation link (Django's password-reset token) stays valid, in seconds.
 PASSWORD_RESET_TIMEOUT = env.int("INVITE_LINK_TTL_HOURS", default=72) * 3600
 
+# Alerting (alerts/): where Slack's Web API and PagerDuty's Events API v2 are reached (a
+# proxy or a test server may stand in), how long an alert group waits for more alerts of its
+# rule before it is sent, how deliveries are retried, and webhook hosts that may be private.
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+PAGERDUTY_EVENTS_URL = env.str(
+    "PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue"
+)
+ALERT_GROUP_WAIT_SECONDS = env.int("ALERT_GROUP_WAIT_SECONDS", default=10)
+ALERT_DELIVERY_MAX_ATTEMPTS = env.int("ALERT_DELIVERY_MAX_ATTEMPTS", default=8)
+ALERT_TRANSPORT_TIMEOUT = env.float("ALERT_TRANSPORT_TIMEOUT", default=10.0)
+ALERT_WEBHOOK_ALLOWED_PRIVATE_HOSTS = env.list("ALERT_WEBHOOK_ALLOWED_PRIVATE_HOSTS", default=[])
+ALERT_DISPATCH = env.str("ALERT_DISPATCH", default="celery" if REDIS_URL else "thread")
+if ALERT_DISPATCH not in ("celery", "thread", "off"):
+    raise ImproperlyConfigured("ALERT_DISPATCH must be celery, thread or off.")
+
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
@@ -383,6 +399,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Alerting's choices share field names (status, kind) with others': named apart here
+    # (the sessions' status keeps the name it had).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "sessions.choices.SessionStatus",
+        "AlertStatusEnum": "alerts.choices.AlertStatus",
+        "DeliveryStatusEnum": "alerts.choices.DeliveryStatus",
+        "ChannelKindEnum": "alerts.choices.ChannelKind",
+        "AlertRuleKindEnum": "alerts.conditions.KIND_CHOICES",
+    },
 }
 
 LOGGING = {

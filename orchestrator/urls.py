@@ -48,6 +48,8 @@ urlpatterns = [
         name="session-events",
     ),
     path("api/sessions/from-template", LaunchView.as_view(), name="session-from-template"),
+    # Alerting (alerts/api): its own routes under /api/alerts/, before the project's router.
+    path("api/", include("alerts.api.urls")),
     path("api/", include(router.urls)),
     # The web dashboard (templates: orchestrator/templates/registration/ for log in).
     path(
@@ -60,6 +62,7 @@ urlpatterns = [
     # Organization management (members, settings, audit trail).
     path("org/", include("tenants.web.manage_urls")),
     path("templates/", include("templates.web.urls")),
+    path("org/alerts/", include("alerts.web.urls")),
     path("", include("sessions.web.urls")),
 ]
 # The dashboard's CSS and JS under DEBUG (daphne serves no static files); production serves

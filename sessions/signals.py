@@ -11,6 +11,13 @@ every receiver gets the `session`, plus:
 - `turn_finished`: `subtype`, `is_error`, `num_turns`, `input_tokens`, `output_tokens`,
   `cost_usd` (Claude Code's running total for its session, a Decimal) and `duration_ms`.
 
+One more, sent by billing (not by the core) when spending crosses a budget's threshold (80 %
+and 100 %), once per crossing and after the transaction that recorded the spending commits:
+
+- `budget_threshold_reached`: sender `Session`; `organization_id`, `session` (None for an
+  organization's budget), `scope` (what the budget covers: "session", "organization", ...),
+  `threshold_percent` (an int), `spent` and `limit` (Decimals, in USD). Alerting reacts to it.
+
 A receiver that raises is logged and skipped: the event is committed already, and neither
 ingestion nor the other receivers may suffer for one feature's bug. Receivers that take time
 (HTTP calls, heavy queries) queue a Celery task instead of running in the caller's thread.
@@ -32,6 +39,8 @@ session_status_changed = Signal()
 tool_use_recorded = Signal()
 message_recorded = Signal()
 turn_finished = Signal()
+# Sent by billing (see above); declared here so features can connect before billing exists.
+budget_threshold_reached = Signal()
 
 
 def send_on_commit(signal: Signal, *, session: Session, **kwargs) -> None:

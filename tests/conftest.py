@@ -3,12 +3,18 @@ outsider from another. Also an API client per persona, authenticated by token.""
 
 from __future__ import annotations
 
+import email
 import os
+import subprocess
+import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.db import connections
+from aiosmtpd.controller import Controller
+from django.db import connection, connections
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -18,6 +24,7 @@ from sessions.models import Session
 from tenants import services as tenant_services
 from tenants.choices import Role
 from tenants.models import Organization, User
+from tests.live_server import free_port
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -297,3 +304,60 @@ def browser(monkeypatch):
             # test's reads opened one of their own. Close it while it can still be found,
             # or it outlives the test and blocks the test database's teardown.
             connections.close_all()
+
+
+# --- a real SMTP server (aiosmtpd) behind Django's SMTP backend ----------------------------
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp(settings) -> Iterator[Inbox]:
+    """Mail goes where production's does (EMAIL_HOST, EMAIL_PORT), to a server of the test."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.DEFAULT_FROM_EMAIL = "orchestrator@example.com"
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+# --- a real Celery worker on the test database ---------------------------------------------
+
+
+@contextmanager
+def celery_worker(queue: str, log_path: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """`celery worker -Q <queue>` (one process, solo pool) connected to the test database as
+    the test's own role, with `env` on top; stopped on leaving."""
+    database = connection.settings_dict
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    command = [sys.executable, "-m", "celery", "-A", "orchestrator", "worker", "-Q", queue]
+    command += ["-P", "solo", "-c", "1", "--without-heartbeat", "--without-gossip"]
+    command += ["--without-mingle", "-l", "info"]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=Path(__file__).resolve().parents[1],
+            env={**os.environ, "DEBUG": "1", "DATABASE_URL": url, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=20)

@@ -43,6 +43,7 @@ async def hook_app(scope, receive, send) -> None:
             authorization=headers.get("authorization", ""),
             body=body,
             event_id=headers.get("x-hook-event-id", ""),
+            replayed=headers.get("x-hook-replay") == "1",
             expected_session=query.get("session", [""])[0],
             default_event=ROUTES[scope["path"]],
         )
@@ -54,13 +55,14 @@ async def _receive(**post) -> HookAnswer:
     known = credentials.cached(token.strip()) if token.strip() else None
     if known is None or len(post["body"]) > PARSE_IN_LOOP_BYTES or _inline():
         return await _receive_in_thread(**post)
+    replayed = post.pop("replayed")
     try:
         credential = intake.authenticate(post.pop("authorization"), known=known)
         item = intake.admit(credential, **post)
     except IngestRefused as refused:
-        return intake.refusal(refused)
+        return intake.counted(intake.refusal(refused), known, replayed=replayed)
     outcome = await submit_to_writer(item)
-    return intake.answer(item, outcome, credential)
+    return intake.counted(intake.answer(item, outcome, credential), credential, replayed=replayed)
 
 
 def _inline() -> bool:

@@ -36,7 +36,8 @@ server can drop replays. When the server is unreachable (connection error,
 timeout, 5xx) the event is appended to a JSONL spool file, one per
 (url, token) pair and named by a hash so the token never shows in a file name.
 Every call first replays the spool in order, then sends its own event, so the
-server sees events in the order Claude Code produced them. A 4xx is a
+server sees events in the order Claude Code produced them; replayed posts carry
+``X-Hook-Replay: 1`` (the server counts them for its delivery health). A 4xx is a
 permanent rejection: it is logged to stderr and dropped.
 
 The client never blocks Claude Code by accident: it always exits 0, writes
@@ -202,19 +203,18 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
-def post_event(config: Config, event_id: str, body: bytes) -> Outcome:
-    request = urllib.request.Request(
-        config.endpoint,
-        data=body,
-        method="POST",
-        headers={
-            "Authorization": f"Bearer {config.token}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "X-Hook-Event-Id": event_id,
-            "User-Agent": PROG,
-        },
-    )
+def post_event(config: Config, event_id: str, body: bytes, *, replay: bool = False) -> Outcome:
+    headers = {
+        "Authorization": f"Bearer {config.token}",
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "X-Hook-Event-Id": event_id,
+        "User-Agent": PROG,
+    }
+    if replay:
+        # A spooled event sent again: the server counts these for its delivery health.
+        headers["X-Hook-Replay"] = "1"
+    request = urllib.request.Request(config.endpoint, data=body, method="POST", headers=headers)
     try:
         with _OPENER.open(request, timeout=config.timeout) as response:
             return Outcome(OK, _parse_body(response.read()), f"HTTP {response.status}")
@@ -361,7 +361,7 @@ def replay(config: Config, spool: Spool, deadline: float) -> bool:
             if time.monotonic() > deadline:
                 break
             body = json.dumps(entry["payload"]).encode()
-            outcome = post_event(config, entry["event_id"], body)
+            outcome = post_event(config, entry["event_id"], body, replay=True)
             if outcome.kind == UNREACHABLE:
                 log(f"orchestrator unreachable during replay ({outcome.detail})")
                 spool.mark_down()

@@ -20,6 +20,7 @@ from .. import ingest
 from ..choices import SessionMode
 from ..ingest import INTERNAL_EVENTS, IngestRefused, IngestResult, Submission
 from . import credentials
+from . import stats as hook_stats
 from .credentials import Credential
 
 # CommandLog.duration_ms is a 32-bit column on PostgreSQL.
@@ -45,8 +46,10 @@ def receive_hook(
     event_id: str = "",
     expected_session: str = "",
     default_event: str = "",
+    replayed: bool = False,
 ) -> HookAnswer:
     """Take one hook post in the calling thread (it waits for the writer's commit)."""
+    credential = None
     try:
         credential = authenticate(authorization)
         item = admit(
@@ -58,8 +61,22 @@ def receive_hook(
         )
         outcome = ingest.submit(item).result()
     except IngestRefused as refused:
-        return refusal(refused)
-    return answer(item, outcome, credential)
+        return counted(refusal(refused), credential, replayed=replayed)
+    except Exception:
+        counted(HookAnswer(500, {}), credential, replayed=replayed)
+        raise
+    return counted(answer(item, outcome, credential), credential, replayed=replayed)
+
+
+def counted(
+    hook_answer: HookAnswer, credential: Credential | None, *, replayed: bool
+) -> HookAnswer:
+    """Delivery health for alerting (`hooks/stats.py`): the post's outcome, counted for its
+    session's organization (a token that names none is nobody's health)."""
+    if credential is not None:
+        outcome = hook_stats.outcome_of(hook_answer.status, replayed=replayed)
+        hook_stats.record(credential.organization_id, outcome)
+    return hook_answer
 
 
 def authenticate(authorization: str, *, known: Credential | None = None) -> Credential:

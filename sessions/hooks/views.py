@@ -51,6 +51,7 @@ class HookView(APIView):
             authorization=request.headers.get("Authorization", ""),
             body=request.body,
             event_id=request.headers.get("X-Hook-Event-Id", ""),
+            replayed=request.headers.get("X-Hook-Replay") == "1",
             expected_session=request.query_params.get("session", ""),
             default_event=self.default_event,
         )

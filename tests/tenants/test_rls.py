@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -15,7 +16,10 @@ from channels.testing import WebsocketCommunicator
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
+from django.utils import timezone
 
+from alerts import services as alert_services
+from alerts.conditions import Finding
 from orchestrator.asgi import application, websocket_urlpatterns
 from sessions import services as session_services
 from sessions.choices import SessionMode
@@ -95,7 +99,49 @@ def fill(user) -> dict:
         body=b'{"hook_event_name": "Notification", "message": "hi"}',
     )
     assert answer.status == 200, answer.body
-    return {"session": session, "token": token_row, "hook_token": hook_token, "template": template}
+    return {
+        "session": session,
+        "token": token_row,
+        "hook_token": hook_token,
+        "template": template,
+        "alerting": fill_alerting(user),
+    }
+
+
+def fill_alerting(user) -> list[str]:
+    """A channel, a rule notifying it, a silence, an alert, its notification and delivery
+    (every alerting table) for the user's organization; their ids."""
+    organization = user.organization
+    channel = alert_services.create_channel(
+        actor=user,
+        organization=organization,
+        kind="email",
+        name="mail",
+        config={"to": ["ops@example.com"]},
+    )
+    rule = alert_services.create_rule(
+        actor=user,
+        organization=organization,
+        name="failures",
+        kind="session_failed",
+        channels=[str(channel.pk)],
+    )
+    now = timezone.now()
+    silence = alert_services.create_silence(
+        actor=user,
+        organization=organization,
+        rule=rule,
+        subject="nothing",
+        reason="test",
+        ends_at=now + timedelta(hours=1),
+    )
+    alert_services.apply_findings(
+        rule=rule, findings=[Finding("subject", "summary")], now=now, complete=True
+    )
+    notification = alert_services.notify_due(rule=rule, now=now + timedelta(minutes=1))
+    alert = rule.alerts.get()
+    delivery = notification.deliveries.get()
+    return [str(o.pk) for o in (channel, rule, silence, alert, notification, delivery)]
 
 
 def sql_rows(table: str) -> list[tuple]:
@@ -263,7 +309,8 @@ def candidates(route: str, theirs: dict) -> list[tuple[str, str]]:
     if not re.search(r"<[^>]+>|\(\?P<", route):
         return []
     pairs = []
-    for value in (str(theirs["session"].pk), str(theirs["token"].pk), str(theirs["template"].pk)):
+    ids = (str(theirs["session"].pk), str(theirs["token"].pk), str(theirs["template"].pk))
+    for value in (*ids, *theirs["alerting"]):
         pairs.append((_fill(route, value, slug), _fill(route, str(uuid.uuid4()), "no-such-org")))
     return sorted(set(pairs))
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
 from sessions.choices import SessionStatus
 from sessions.models import CommandLog, Session
+from tests.conftest import celery_worker
 from tests.sessions.conftest import wait_for
 
 pytestmark = [
@@ -27,14 +24,7 @@ pytestmark = [
 def worker(agent_settings, git_repo, tmp_path):
     """`celery worker -Q agents` on the test database; stopped after the test."""
     agent_settings.AGENT_DISPATCH = "celery"
-    database = connection.settings_dict
     env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{database['NAME']}"
-        ),
         "REDIS_URL": django_settings.REDIS_URL,
         "DATA_DIR": str(agent_settings.DATA_DIR),
         # The test's own repository folder (git_repo sets it here first; fixtures in order).
@@ -42,36 +32,8 @@ def worker(agent_settings, git_repo, tmp_path):
         "SCRIPTED_MODEL": "1",
         "AGENT_PERMISSION_MODE": "bypassPermissions",
     }
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "orchestrator",
-            "worker",
-            "-Q",
-            "agents",
-            "-P",
-            "solo",
-            "-c",
-            "1",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "info",
-        ],
-        cwd=Path(__file__).resolve().parents[3],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield process
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    with celery_worker("agents", tmp_path / "worker.log", env) as process:
+        yield process
 
 
 def test_a_celery_worker_runs_the_session(api, member, git_repo, worker, tmp_path):

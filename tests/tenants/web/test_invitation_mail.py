@@ -4,12 +4,9 @@ link lets the new member set a password, once."""
 
 from __future__ import annotations
 
-import email
 import re
-from collections.abc import Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.test import Client
 
 from tenants.choices import AuditAction
@@ -17,33 +14,6 @@ from tenants.models import AuditEvent, User
 from tests.live_server import free_port
 
 pytestmark = pytest.mark.django_db
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp(settings) -> Iterator[Inbox]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.DEFAULT_FROM_EMAIL = "orchestrator@example.com"
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 def invite(web, owner, capture) -> None:
