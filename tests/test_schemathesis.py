@@ -20,7 +20,7 @@ schema = schemathesis.openapi.from_dict(
 
 @pytest.mark.django_db(transaction=True)
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_no_operation_answers_500(case, member, live_server, monkeypatch):
     # Sessions created here are never run: nothing is queued for them.
     monkeypatch.setattr("sessions.turns._dispatcher", lambda *args: None)
@@ -64,6 +64,10 @@ def test_no_sequence_of_linked_operations_answers_500(member, live_server, monke
             stateful_step_count=6,
             deadline=None,
             suppress_health_check=list(HealthCheck),
+            # No examples replayed from an earlier run's database: they were drawn against
+            # that run's schema and objects, and replaying them against these is flaky
+            # (FlakyStrategyDefinition), not a finding.
+            database=None,
         )
     )
     # Sequences really ran, and linked calls reached live objects (a 2xx on a path with an id).

@@ -27,6 +27,17 @@ ACTIVE_RUN_STATUSES = (SessionStatus.PREPARING, SessionStatus.RUNNING)
 DEMO_PROJECTS = settings.BASE_DIR / "demo-projects"
 
 
+# `make run` serves with Django's development server; production serves the same application
+# with the server the README's "Serving" section measured fastest.
+PRODUCTION_NOTE = (
+    "This is the embedded development setup. In production: PostgreSQL, Redis, Celery, and "
+    "several server processes:\n"
+    "  uvicorn orchestrator.asgi:application --workers 2 --loop uvloop --http httptools "
+    "--lifespan off\n"
+    "(README: 'Serving' and 'Production topology')."
+)
+
+
 class Command(BaseCommand):
     help = "Create the demo organization and admin user; print how to log in."
 
@@ -64,6 +75,7 @@ class Command(BaseCommand):
                 f"  API docs       {url}/api/docs/\n"
             )
         )
+        self.stdout.write(PRODUCTION_NOTE)
 
     def _grant_demo_folder(self, organization, projects: Path):
         """The demo organization's local root: its demo folder, as an operator would grant.
