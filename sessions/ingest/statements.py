@@ -17,6 +17,7 @@ set the transaction's tenant context.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -136,13 +137,7 @@ def insert_rows(
     if not rows:
         return []
     db = _db()
-    quote = db.ops.quote_name
-    fields = [model._meta.get_field(name) for name in columns]  # attnames work too
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-    )
-    tail = f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING" if conflict else ""
-    tail += f" RETURNING {', '.join(quote(c) for c in returning)}" if returning else ""
+    sql, tail, fields = _insert_parts(db, model, tuple(columns), tuple(conflict), tuple(returning))
     if db.vendor == "postgresql":
         with psycopg.Cursor(db.connection) as cursor:
             cursor.execute(f"{sql} {_unnest(db, fields)}{tail}", _columns(db, fields, rows))
@@ -158,7 +153,22 @@ def insert_rows(
         return cursor.fetchall() if returning else []
 
 
-def _unnest(db, fields: list) -> str:
+# The statements' text is built once per shape (and so prepared once per connection).
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_parts(db, model, columns: tuple, conflict: tuple, returning: tuple):
+    quote = db.ops.quote_name
+    fields = tuple(model._meta.get_field(name) for name in columns)  # attnames work too
+    names = ", ".join(quote(field.column) for field in fields)
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({names})"
+    tail = f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING" if conflict else ""
+    tail += f" RETURNING {', '.join(quote(c) for c in returning)}" if returning else ""
+    return sql, tail, fields
+
+
+@functools.lru_cache(maxsize=256)
+def _unnest(db, fields: tuple) -> str:
     return f"SELECT * FROM unnest({', '.join(f'%b::{f.db_type(db)}[]' for f in fields)})"
 
 
@@ -195,7 +205,7 @@ def _write_changes_at_once(logs, messages, seqs: dict[int, int], changed) -> lis
         ("messages", SessionMessage, MESSAGE_COLUMNS, messages),
     ):
         if rows:
-            fields = [model._meta.get_field(column) for column in columns]
+            fields = tuple(model._meta.get_field(column) for column in columns)
             steps.append((name, _insert_returning(db, model, fields)))
             params += _columns(db, fields, [_values(row, columns) for row in rows])
     if seqs:
@@ -222,7 +232,8 @@ def _write_changes_at_once(logs, messages, seqs: dict[int, int], changed) -> lis
         return cursor.fetchall()
 
 
-def _insert_returning(db, model: type[Model], fields: list) -> str:
+@functools.lru_cache(maxsize=16)
+def _insert_returning(db, model: type[Model], fields: tuple) -> str:
     quote = db.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     return (
@@ -234,10 +245,21 @@ def _insert_returning(db, model: type[Model], fields: list) -> str:
 def _session_update(db, changed: list[SessionWrite]) -> tuple[str, list[list]]:
     """`UPDATE session … FROM unnest(…)`: every changed field of every session at once (a
     session whose other fields did not change rewrites their current values: it is locked)."""
-    names = sorted({name for write in changed for name in write.fields})
+    names = tuple(sorted({name for write in changed for name in write.fields}))
     for write in changed:
         write.session.updated_at = write.now
-    fields = [Session._meta.get_field(name) for name in names]
+    statement, fields = _session_update_sql(db, names)
+    rows = [
+        (write.session.pk, *(getattr(write.session, f.attname) for f in fields))
+        for write in changed
+    ]
+    columns = _columns(db, [Session._meta.pk, *fields], rows)
+    return statement, columns
+
+
+@functools.lru_cache(maxsize=64)
+def _session_update_sql(db, names: tuple[str, ...]) -> tuple[str, tuple]:
+    fields = tuple(Session._meta.get_field(name) for name in names)
     quote = db.ops.quote_name
     assignments = ", ".join(f"{quote(f.column)} = given.{quote(f.column)}" for f in fields)
     aliases = ", ".join(["id", *(quote(f.column) for f in fields)])
@@ -246,12 +268,7 @@ def _session_update(db, changed: list[SessionWrite]) -> tuple[str, list[list]]:
         f"UPDATE {quote(Session._meta.db_table)} AS session SET {assignments} "
         f"FROM unnest({arrays}) AS given({aliases}) WHERE session.id = given.id"
     )
-    rows = [
-        (write.session.pk, *(getattr(write.session, f.attname) for f in fields))
-        for write in changed
-    ]
-    columns = _columns(db, [Session._meta.pk, *fields], rows)
-    return statement, columns
+    return statement, fields
 
 
 def _write_changes_one_by_one(logs, messages, seqs: dict[int, int], changed) -> list[tuple]:
