@@ -165,8 +165,11 @@ IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
 WORKSPACE_RETENTION_HOURS = env.int("WORKSPACE_RETENTION_HOURS", default=72)
 STUCK_SESSION_AFTER_SECONDS = env.int("STUCK_SESSION_AFTER_SECONDS", default=300)
 
-INSTALLED_APPS = [
-    "daphne",
+# daphne's app only makes `runserver` an ASGI server (development: `make run`, the tests'
+# servers). Production runs uvicorn (or daphne) directly, and every web process would
+# otherwise load Twisted for nothing.
+INSTALLED_APPS = ["daphne"] if DEBUG else []
+INSTALLED_APPS += [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

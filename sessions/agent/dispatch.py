@@ -15,7 +15,6 @@ from tenants.tenancy import session_context
 
 from ..models import Session
 from ..services import abandon_turn
-from .runner import run_turn
 from .tasks import run_session_turn
 
 logger = logging.getLogger(__name__)
@@ -57,6 +56,8 @@ def _embedded_executor() -> ThreadPoolExecutor:
 
 
 def _run_in_thread(session_id, turn_id, prompt: str | None) -> None:
+    from .runner import run_turn  # as in tasks.py: the agent SDK loads where turns run
+
     try:
         run_turn(session_id, turn_id, prompt)
     except Exception:

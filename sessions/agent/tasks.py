@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .runner import run_turn
-
 
 # The name predates this module's move here; keeping it lets turns queued before a deploy run
 # after it.
@@ -18,4 +16,8 @@ from .runner import run_turn
 def run_session_turn(session_id: str, turn_id: str, prompt: str | None) -> None:
     """Run one turn of a session. Safe to deliver twice: the turn is claimed before anything
     runs (services.claim_turn)."""
+    # Imported here: the agent SDK (and the MCP and pydantic stack under it, about 20 MiB)
+    # loads in the processes that run turns, not in every web process that only queues them.
+    from .runner import run_turn
+
     run_turn(session_id, turn_id, prompt)
