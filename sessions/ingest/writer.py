@@ -56,11 +56,11 @@ class Writer:
             thread.join(timeout)
 
     def _started(self) -> None:
-        if self._thread is not None and self._pid == os.getpid():
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
             return
         with self._lock:
-            if self._thread is None or self._pid != os.getpid():
-                # A forked child (a Celery or server worker) starts its own thread and queue.
+            # A forked child, or a thread that died (it never should): a new one takes over.
+            if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
                 self._queue, self._pid = queue.SimpleQueue(), os.getpid()
                 self._thread = threading.Thread(
                     target=self._run, args=(self._queue,), name="ingest-writer", daemon=True
