@@ -27,7 +27,9 @@ def _start(task_name: str, arguments: list) -> None:
         if settings.INTEGRATION_DISPATCH == "celery":
             task.apply_async(args=arguments, retry=False)
         else:
-            worker = threading.Thread(target=_run, args=(task, arguments), daemon=True)
+            worker = threading.Thread(
+                target=_run, args=(task, arguments), name=f"integrations-{task_name}", daemon=True
+            )
             worker.start()
     except Exception:
         logger.exception("could not queue integrations task %s%s", task_name, arguments)

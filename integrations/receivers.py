@@ -43,7 +43,7 @@ def on_turn_finished(
     worker = threading.Thread(
         target=_report_turn,
         args=(session.pk, session.organization_id, thread_id, turn),
-        name=f"integrations-turn-{session.pk}",
+        name="integrations-report-turn",
         daemon=True,
     )
     worker.start()

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from tenants.web.manage_access import dashboard_login_required, no_organization, require_org_admin
+from tenants.web.manage_access import org_admin_page
 
 from .. import selectors, services
 from ..api.serializers import webhook_url
@@ -18,22 +18,8 @@ from ..clients import ApiError
 from .forms import IntegrationForm
 
 PAGE = "Integrations"
+_admin_page = org_admin_page(PAGE)
 LOG_ROWS = 20
-
-
-def _admin_page(view):
-    """Logged in, in an organization (platform superusers are sent to the console), admin."""
-
-    @dashboard_login_required
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        answer = no_organization(request, PAGE)
-        if answer is not None:
-            return answer
-        require_org_admin(request)
-        return view(request, *args, **kwargs)
-
-    wrapper.__name__ = view.__name__
-    return wrapper
 
 
 @require_GET

@@ -7,6 +7,7 @@ process (thread dispatch) and once through a real Celery worker fed by Redis."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,11 @@ def pr_branch(git_repo) -> str:
     """The published payload's head branch (`changes`), in the local repository."""
     git(Path(git_repo.removeprefix("file://")), "branch", "changes")
     return "changes"
+
+
+def settled() -> bool:
+    """No integrations thread of this process is still at work (it would outlive the test)."""
+    return not any(t.name.startswith("integrations-") for t in threading.enumerate())
 
 
 def edits(provider_api, count: int):
@@ -73,6 +79,7 @@ def run_the_pull_request(integration, provider_api, timeout: float) -> None:
     assert Delivery.objects.get(delivery_key="e2e-push").session_id == session.pk
     second = provider_api.of("PATCH")[1]
     assert second.path == first.path
+    wait_for(settled, timeout=timeout)
 
 
 def test_a_pull_request_is_reviewed_and_its_comment_edited_with_the_cost(
@@ -109,6 +116,7 @@ def test_the_create_pr_option_pushes_a_branch_and_opens_a_pull_request(
     files = git(remote, "ls-tree", "-r", "--name-only", thread.pushed_branch).split()
     assert {"NOTES.md", "hello.txt", "README.md", "app.py"} <= set(files)
     assert "NOTES.md" in edit.body["body"]  # the stat is of the turn, before the commit
+    wait_for(settled, timeout=60)
 
 
 @pytest.mark.postgres
