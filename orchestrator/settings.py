@@ -187,6 +187,7 @@ INSTALLED_APPS += [
     "sessions.apps.AgentSessionsConfig",
     "templates.apps.SessionTemplatesConfig",
     "alerts.apps.AlertsConfig",
+    "integrations.apps.IntegrationsConfig",
 ]
 
 MIDDLEWARE = [
@@ -309,6 +310,18 @@ ALERT_WEBHOOK_ALLOWED_PRIVATE_HOSTS = env.list("ALERT_WEBHOOK_ALLOWED_PRIVATE_HO
 ALERT_DISPATCH = env.str("ALERT_DISPATCH", default="celery" if REDIS_URL else "thread")
 if ALERT_DISPATCH not in ("celery", "thread", "off"):
     raise ImproperlyConfigured("ALERT_DISPATCH must be celery, thread or off.")
+
+# Integrations (integrations/): GitHub and GitLab webhooks. API hosts a configured api_url may
+# resolve to loopback, link-local or private addresses (GitHub Enterprise or GitLab on the LAN),
+# how long one API call may take, the largest webhook body, and where the work runs.
+INTEGRATION_ALLOWED_PRIVATE_HOSTS = env.list("INTEGRATION_ALLOWED_PRIVATE_HOSTS", default=[])
+INTEGRATION_API_TIMEOUT = env.float("INTEGRATION_API_TIMEOUT", default=10.0)
+INTEGRATION_WEBHOOK_MAX_BYTES = min(
+    env.int("INTEGRATION_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024), DATA_UPLOAD_MAX_MEMORY_SIZE
+)
+INTEGRATION_DISPATCH = env.str("INTEGRATION_DISPATCH", default="celery" if REDIS_URL else "thread")
+if INTEGRATION_DISPATCH not in ("celery", "thread"):
+    raise ImproperlyConfigured("INTEGRATION_DISPATCH must be celery or thread.")
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -50,6 +50,8 @@ urlpatterns = [
     path("api/sessions/from-template", LaunchView.as_view(), name="session-from-template"),
     # Alerting (alerts/api): its own routes under /api/alerts/, before the project's router.
     path("api/", include("alerts.api.urls")),
+    # Integrations (integrations/api): the API and the GitHub and GitLab webhooks.
+    path("api/", include("integrations.api.urls")),
     path("api/", include(router.urls)),
     # The web dashboard (templates: orchestrator/templates/registration/ for log in).
     path(
@@ -63,6 +65,7 @@ urlpatterns = [
     path("org/", include("tenants.web.manage_urls")),
     path("templates/", include("templates.web.urls")),
     path("org/alerts/", include("alerts.web.urls")),
+    path("org/integrations/", include("integrations.web.urls")),
     path("", include("sessions.web.urls")),
 ]
 # The dashboard's CSS and JS under DEBUG (daphne serves no static files); production serves

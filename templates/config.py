@@ -34,7 +34,17 @@ CONFIG_MAX_BYTES = 128 * 1024
 PROMPT_MAX = 100_000
 TEXT_FIELDS = {"github_repo": 500, "git_ref": 255, "local_path": 1000}
 KEYS = {"initial_prompt", "variables", "project_type", "metadata", *TEXT_FIELDS}
-AGENT_KEYS = ("model", "allowedTools", "permissionMode", "maxTurns", "maxDuration", "autoClose")
+AGENT_KEYS = (
+    "model",
+    "allowedTools",
+    "permissionMode",
+    "maxTurns",
+    "maxDuration",
+    "autoClose",
+    # Read by the integrations: after each turn of a pull request's session, the changes are
+    # pushed to a branch and a pull (merge) request is opened for them.
+    "createPullRequest",
+)
 
 MAX_VARIABLES = 20
 VARIABLE_KEYS = {"name", "default", "required", "description"}
@@ -132,6 +142,8 @@ def validate_agent_settings(metadata: object, organization: Organization | None)
         except durations.NotADuration as exc:
             raise invalid(f"metadata.maxDuration is {exc}.") from None
     errors = agent_options.form_errors(cleaned, organization)
+    if not isinstance(cleaned.get("createPullRequest", False), bool):
+        errors.append("createPullRequest must be true or false.")
     if errors:
         raise ValidationError({"config": [f"metadata: {error}" for error in errors]})
     return cleaned

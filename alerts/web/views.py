@@ -14,28 +14,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from tenants.web.manage_access import dashboard_login_required, no_organization, require_org_admin
+from tenants.web.manage_access import org_admin_page
 
 from .. import engine, selectors, services
 from .forms import AlertFilterForm, ChannelForm, RuleForm, SilenceForm
 
 ALERTS_PER_PAGE = 50
 PAGE = "Alerts"
-
-
-def _admin_page(view):
-    """Logged in, in an organization (platform superusers are sent to the console), admin."""
-
-    @dashboard_login_required
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        answer = no_organization(request, PAGE)
-        if answer is not None:
-            return answer
-        require_org_admin(request)
-        return view(request, *args, **kwargs)
-
-    wrapper.__name__ = view.__name__
-    return wrapper
+_admin_page = org_admin_page(PAGE)
 
 
 @require_GET

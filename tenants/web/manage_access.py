@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -22,3 +25,22 @@ def no_organization(request: HttpRequest, page: str) -> HttpResponse | None:
     if request.user.organization_id is not None:
         return None
     return render(request, "tenants/no_organization.html", {"page": page}, status=200)
+
+
+def org_admin_page(page: str) -> Callable:
+    """A dashboard page for an organization's admins (alerting, integrations): logged in, in
+    an organization (platform superusers are sent to the console), admin."""
+
+    def decorate(view):
+        @dashboard_login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            answer = no_organization(request, page)
+            if answer is not None:
+                return answer
+            require_org_admin(request)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

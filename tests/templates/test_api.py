@@ -118,7 +118,7 @@ def test_creating_twice_with_one_idempotency_key_makes_one_template(api, member)
     [
         ({"initial_prompt": 5}, "initial_prompt"),
         ({"budget": 5}, "budget"),
-        ({"metadata": {"createPullRequest": True}}, "createPullRequest"),
+        ({"metadata": {"createPullRequest": "yes"}}, "createPullRequest"),
         ({"metadata": {"maxDuration": "soon"}}, "maxDuration"),
         ({"metadata": {"maxTurns": 100000}}, "maxTurns"),
         ({"metadata": {"permissionMode": "yolo"}}, "permissionMode"),

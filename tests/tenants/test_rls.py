@@ -15,11 +15,13 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from alerts import services as alert_services
 from alerts.conditions import Finding
+from integrations import services as integration_services
+from integrations.models import Delivery, PullRequestThread
 from orchestrator.asgi import application, websocket_urlpatterns
 from sessions import services as session_services
 from sessions.choices import SessionMode
@@ -105,6 +107,7 @@ def fill(user) -> dict:
         "hook_token": hook_token,
         "template": template,
         "alerting": fill_alerting(user),
+        "integrations": fill_integrations(user, session),
     }
 
 
@@ -142,6 +145,27 @@ def fill_alerting(user) -> list[str]:
     alert = rule.alerts.get()
     delivery = notification.deliveries.get()
     return [str(o.pk) for o in (channel, rule, silence, alert, notification, delivery)]
+
+
+def fill_integrations(user, session) -> list[str]:
+    """An integration, a pull request's thread on the fill's session and a delivery (every
+    integrations table) for the user's organization; their ids."""
+    with override_settings(INTEGRATION_ALLOWED_PRIVATE_HOSTS=["127.0.0.1"]):
+        integration = integration_services.create_integration(
+            actor=user,
+            provider="github",
+            repository=f"{user.organization.slug}/widgets",
+            api_url="http://127.0.0.1:9",
+            api_token="token",
+        )
+    thread = PullRequestThread.objects.create(
+        organization=user.organization, integration=integration, number=1, session=session
+    )
+    delivery = integration_services.receive_delivery(
+        integration=integration, delivery_key=uuid.uuid4().hex, event="ping", outcome="ping"
+    )
+    Delivery.objects.filter(pk=delivery.pk).update(thread=thread, session=session)
+    return [str(o.pk) for o in (integration, thread, delivery)]
 
 
 def sql_rows(table: str) -> list[tuple]:
@@ -310,7 +334,7 @@ def candidates(route: str, theirs: dict) -> list[tuple[str, str]]:
         return []
     pairs = []
     ids = (str(theirs["session"].pk), str(theirs["token"].pk), str(theirs["template"].pk))
-    for value in (*ids, *theirs["alerting"]):
+    for value in (*ids, *theirs["alerting"], *theirs["integrations"]):
         pairs.append((_fill(route, value, slug), _fill(route, str(uuid.uuid4()), "no-such-org")))
     return sorted(set(pairs))
 
