@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from billing.views import otlp_logs, otlp_metrics
 from sessions.api.views import SessionViewSet
 from sessions.hooks.views import HookView, ToolCompleteView
 from sessions.live.stream import SessionEventsView, session_stream
@@ -50,6 +51,11 @@ urlpatterns = [
     path("api/sessions/from-template", LaunchView.as_view(), name="session-from-template"),
     # Alerting (alerts/api): its own routes under /api/alerts/, before the project's router.
     path("api/", include("alerts.api.urls")),
+    # Billing (billing/api): rates, prices, budgets and the cost report under /api/billing/;
+    # the OTLP/HTTP receiver for attached sessions' OpenTelemetry export.
+    path("api/", include("billing.api.urls")),
+    path("api/otlp/v1/logs", otlp_logs, name="otlp-logs"),
+    path("api/otlp/v1/metrics", otlp_metrics, name="otlp-metrics"),
     path("api/", include(router.urls)),
     # The web dashboard (templates: orchestrator/templates/registration/ for log in).
     path(
@@ -63,6 +69,7 @@ urlpatterns = [
     path("org/", include("tenants.web.manage_urls")),
     path("templates/", include("templates.web.urls")),
     path("org/alerts/", include("alerts.web.urls")),
+    path("org/costs/", include("billing.web.urls")),
     path("", include("sessions.web.urls")),
 ]
 # The dashboard's CSS and JS under DEBUG (daphne serves no static files); production serves

@@ -10,8 +10,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("orchestrator", "tenants", "sessions", "templates", "alerts")
-FEATURES = ("templates", "alerts")
+PACKAGES = ("orchestrator", "tenants", "sessions", "templates", "alerts", "billing")
+FEATURES = ("templates", "alerts", "billing")
 
 
 def _module_name(path: Path) -> str:
