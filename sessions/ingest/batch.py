@@ -38,8 +38,8 @@ from .. import policies
 from ..choices import SessionStatus
 from ..live import feed
 from ..models import Session
-from . import extensions
 from .events import STOPPED, SessionWrite, answer, pre_tool_use_answer
+from .extensions import start as start_meters
 from .statements import lock_sessions, record_events, write_changes
 from .submission import IngestError, IngestRefused, IngestResult, Outcome, Submission
 
@@ -106,7 +106,7 @@ def _write_group(organization_id, group: list[Submission]) -> list[Outcome]:
     with tenant_context(organization_id), transaction.atomic():
         sessions = lock_sessions({item.session_id for item in group})
         now = timezone.now()
-        meters = extensions.start(organization_id, now)
+        meters = start_meters(organization_id, now)
         writes: dict[uuid.UUID, SessionWrite] = {}
         outcomes: list[Outcome | None] = [None] * len(group)
         admitted: list[tuple[int, Submission, SessionWrite]] = []
