@@ -28,7 +28,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from sessions import policies, signals
@@ -191,17 +190,27 @@ class BillingMeter:
         missing = [s for s in subjects if s not in self.limits]
         if not missing:
             return
-        spent = Spend.objects.filter(
-            organization_id=self.organization_id, period=self.period, subject=OuterRef("subject")
-        ).values("cost_usd")[:1]
-        rows = (
+        # The lock first, then the spending, in a statement of its own: under READ COMMITTED
+        # a statement that waited for the lock would still read the spending of its own
+        # snapshot (from before the other batch committed); the next statement sees it.
+        limits = dict(
             Budget.objects.select_for_update()
             .filter(organization_id=self.organization_id, subject__in=missing)
             .order_by("subject")
-            .annotate(spent=Subquery(spent))
-            .values_list("subject", "monthly_limit_usd", "spent")
+            .values_list("subject", "monthly_limit_usd")
         )
-        found = {subject: Limit(limit, spent or ZERO) for subject, limit, spent in rows}
+        spent = (
+            dict(
+                Spend.objects.filter(
+                    organization_id=self.organization_id,
+                    period=self.period,
+                    subject__in=list(limits),
+                ).values_list("subject", "cost_usd")
+            )
+            if limits
+            else {}
+        )
+        found = {s: Limit(limit, spent.get(s, ZERO)) for s, limit in limits.items()}
         for subject in missing:
             self.limits[subject] = found.get(subject)
 

@@ -129,6 +129,7 @@ def cost_report(
             created_at__lt=until,
             cost_usd__isnull=False,
         )
+        .order_by()  # no model ordering in the GROUP BY
         .annotate(key=tool_key)
         .values("key")
         .annotate(cost=Sum("cost_usd"), calls=Count("id"))
@@ -142,6 +143,7 @@ def cost_report(
         TokenCharge.objects.filter(
             organization=organization, created_at__gte=since, created_at__lt=until
         )
+        .order_by()
         .annotate(key=token_key)
         .values("key")
         .annotate(
