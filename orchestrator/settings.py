@@ -188,6 +188,7 @@ INSTALLED_APPS += [
     "templates.apps.SessionTemplatesConfig",
     "alerts.apps.AlertsConfig",
     "integrations.apps.IntegrationsConfig",
+    "billing.apps.BillingConfig",
 ]
 
 MIDDLEWARE = [
@@ -307,6 +308,10 @@ ALERT_GROUP_WAIT_SECONDS = env.int("ALERT_GROUP_WAIT_SECONDS", default=10)
 ALERT_DELIVERY_MAX_ATTEMPTS = env.int("ALERT_DELIVERY_MAX_ATTEMPTS", default=8)
 ALERT_TRANSPORT_TIMEOUT = env.float("ALERT_TRANSPORT_TIMEOUT", default=10.0)
 ALERT_WEBHOOK_ALLOWED_PRIVATE_HOSTS = env.list("ALERT_WEBHOOK_ALLOWED_PRIVATE_HOSTS", default=[])
+# Billing (billing/): how long a process keeps tool rates and model prices in memory; a change
+# made in another process applies within this many seconds (the ingestion hot path reads them).
+BILLING_RATE_CACHE_SECONDS = env.int("BILLING_RATE_CACHE_SECONDS", default=30)
+
 ALERT_DISPATCH = env.str("ALERT_DISPATCH", default="celery" if REDIS_URL else "thread")
 if ALERT_DISPATCH not in ("celery", "thread", "off"):
     raise ImproperlyConfigured("ALERT_DISPATCH must be celery, thread or off.")

@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from billing.views import otlp_logs, otlp_metrics
 from sessions.api.views import SessionViewSet
 from sessions.hooks.views import HookView, ToolCompleteView
 from sessions.live.stream import SessionEventsView, session_stream
@@ -52,6 +53,11 @@ urlpatterns = [
     path("api/", include("alerts.api.urls")),
     # Integrations (integrations/api): the API and the GitHub and GitLab webhooks.
     path("api/", include("integrations.api.urls")),
+    # Billing (billing/api): rates, prices, budgets and the cost report under /api/billing/;
+    # the OTLP/HTTP receiver for attached sessions' OpenTelemetry export.
+    path("api/", include("billing.api.urls")),
+    path("api/otlp/v1/logs", otlp_logs, name="otlp-logs"),
+    path("api/otlp/v1/metrics", otlp_metrics, name="otlp-metrics"),
     path("api/", include(router.urls)),
     # The web dashboard (templates: orchestrator/templates/registration/ for log in).
     path(
@@ -66,6 +72,7 @@ urlpatterns = [
     path("templates/", include("templates.web.urls")),
     path("org/alerts/", include("alerts.web.urls")),
     path("org/integrations/", include("integrations.web.urls")),
+    path("org/costs/", include("billing.web.urls")),
     path("", include("sessions.web.urls")),
 ]
 # The dashboard's CSS and JS under DEBUG (daphne serves no static files); production serves

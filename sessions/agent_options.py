@@ -40,6 +40,10 @@ def form_errors(metadata: dict, organization: Organization | None) -> list[str]:
     model = metadata.get("model")
     if model is not None and not (isinstance(model, str) and 0 < len(model) <= MAX_MODEL_NAME):
         errors.append(f"model must be a model name of 1 to {MAX_MODEL_NAME} characters.")
+    budget = metadata.get("budget")  # the seed's session budget (budget_limit wins)
+    number = isinstance(budget, int | float) and not isinstance(budget, bool)
+    if budget is not None and not (number and 0 <= budget <= 1_000_000):
+        errors.append("budget must be an amount in USD from 0 to 1000000.")
     auto_close = metadata.get("autoClose")
     if auto_close is not None and not isinstance(auto_close, bool):
         errors.append("autoClose must be true or false.")

@@ -11,6 +11,9 @@ class SessionStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     ERROR = "error", "Error"
     STOPPED = "stopped", "Stopped"
+    # A pause, not an end: a budget ran out (billing). Raising the budget lets a follow-up
+    # message resume the session.
+    BUDGET_EXCEEDED = "budget_exceeded", "Budget exceeded"
 
 
 # Which status may follow which. A completed session runs again on a follow-up message but
@@ -25,18 +28,36 @@ TRANSITIONS: dict[str, frozenset[str]] = {
             SessionStatus.COMPLETED,
             SessionStatus.ERROR,
             SessionStatus.STOPPED,
+            SessionStatus.BUDGET_EXCEEDED,
         }
     ),
     SessionStatus.PREPARING: frozenset(
         {SessionStatus.RUNNING, SessionStatus.IDLE, SessionStatus.ERROR, SessionStatus.STOPPED}
     ),
     SessionStatus.RUNNING: frozenset(
-        {SessionStatus.IDLE, SessionStatus.COMPLETED, SessionStatus.ERROR, SessionStatus.STOPPED}
+        {
+            SessionStatus.IDLE,
+            SessionStatus.COMPLETED,
+            SessionStatus.ERROR,
+            SessionStatus.STOPPED,
+            SessionStatus.BUDGET_EXCEEDED,
+        }
     ),
     SessionStatus.IDLE: frozenset(
-        {SessionStatus.RUNNING, SessionStatus.COMPLETED, SessionStatus.ERROR, SessionStatus.STOPPED}
+        {
+            SessionStatus.RUNNING,
+            SessionStatus.COMPLETED,
+            SessionStatus.ERROR,
+            SessionStatus.STOPPED,
+            SessionStatus.BUDGET_EXCEEDED,
+        }
     ),
-    SessionStatus.COMPLETED: frozenset({SessionStatus.RUNNING}),
+    SessionStatus.COMPLETED: frozenset({SessionStatus.RUNNING, SessionStatus.BUDGET_EXCEEDED}),
+    # A follow-up resumes it once the budget has room (an attached one goes back to idle
+    # when its budget is raised); it may still be stopped or fail.
+    SessionStatus.BUDGET_EXCEEDED: frozenset(
+        {SessionStatus.RUNNING, SessionStatus.IDLE, SessionStatus.STOPPED, SessionStatus.ERROR}
+    ),
     SessionStatus.ERROR: frozenset(),
     SessionStatus.STOPPED: frozenset(),
 }

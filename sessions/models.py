@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import models
@@ -47,6 +48,15 @@ class Session(models.Model):
     input_tokens = models.PositiveBigIntegerField(default=0)
     output_tokens = models.PositiveBigIntegerField(default=0)
     total_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    # Our own cost (billing's rates and prices), added at ingestion as events arrive, so it
+    # moves during a turn; `total_cost_usd` above is Claude Code's figure, kept beside it.
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    # The session's budget in USD (None: none of its own; `metadata.budget` is read too).
+    budget_limit = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    budget_exceeded_at = models.DateTimeField(null=True, blank=True)
+    # The last assistant message id priced: messages that share an id (one per content block
+    # of one model response) repeat the same usage, and they arrive one after another.
+    last_priced_message_id = models.CharField(max_length=200, blank=True, editable=False)
     model_usage = SafeJSONField(default=dict, blank=True)
     last_result = SafeJSONField(default=dict, blank=True)
     tool_call_count = models.PositiveIntegerField(default=0)
@@ -89,6 +99,21 @@ class Session(models.Model):
     def model_backend(self) -> str:
         """What the session's Claude Code talks to, as users see it labelled."""
         return "scripted demo model" if self.scripted_model else "Anthropic API"
+
+
+def session_budget(session: Session) -> Decimal | None:
+    """The session's own budget in USD: `budget_limit`, else `metadata.budget` (the seed's
+    way), else None. A metadata value that is no positive number is no budget."""
+    if session.budget_limit is not None:
+        return session.budget_limit
+    value = (session.metadata or {}).get("budget")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        budget = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return budget if budget.is_finite() and budget >= 0 else None
 
 
 class SessionEvent(models.Model):
@@ -148,6 +173,8 @@ class CommandLog(SessionEvent):
     result_bytes = models.PositiveIntegerField(default=0)
     # Size of the tool input as posted (JSON); over HOOK_INPUT_MAX_BYTES its strings are cut.
     input_bytes = models.PositiveBigIntegerField(default=0)
+    # What the tool call cost at the rate in force when it ran (billing); None: not priced.
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
 
     class Meta(SessionEvent.Meta):
         constraints = [models.UniqueConstraint(fields=["session", "seq"], name="log_seq_unique")]
@@ -167,6 +194,7 @@ class CommandLog(SessionEvent):
             "is_error": self.is_error,
             "duration_ms": self.duration_ms,
             "tool_use_id": self.tool_use_id,
+            "cost_usd": None if self.cost_usd is None else str(self.cost_usd),
             "created_at": self.created_at.isoformat(),
         }
 

@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -22,7 +23,14 @@ from . import signals, turns
 from .choices import ENDED_STATUSES, TRANSITIONS, Direction, SessionMode, SessionStatus
 from .hooks import tokens as hook_tokens
 from .live import feed
-from .models import CleanupAction, CleanupRecord, CommandLog, Session, SessionMessage
+from .models import (
+    CleanupAction,
+    CleanupRecord,
+    CommandLog,
+    Session,
+    SessionMessage,
+    session_budget,
+)
 from .validators import validate_agent_metadata, validate_new_session_metadata, validate_project
 from .workspaces import folders
 from .workspaces.agent_state import remove_agent_state
@@ -54,6 +62,7 @@ def create_session(
     initial_prompt: str = "",
     mode: str = SessionMode.MANAGED,
     metadata: dict | None = None,
+    budget_limit: Decimal | None = None,
 ) -> Session:
     """Create a session. A managed one is written as `preparing` and its first turn (which
     prepares the workspace) is queued after commit; an attached one waits for its hooks, and
@@ -80,6 +89,7 @@ def create_session(
             git_ref=git_ref,
             initial_prompt=initial_prompt,
             metadata=metadata,
+            budget_limit=budget_limit,
             status=SessionStatus.PREPARING if managed else SessionStatus.PENDING,
             scripted_model=managed and settings.SCRIPTED_MODEL,
             hook_token_hash=hook_tokens.token_hash(token) if token else "",
@@ -144,7 +154,9 @@ def send_message(*, session: Session, actor: User, content: str) -> SessionMessa
             )
         if locked.metadata.get("autoClose") is True:
             raise SessionStateError(AUTO_CLOSE_REFUSAL)
-        if locked.status not in (SessionStatus.IDLE, SessionStatus.COMPLETED):
+        if locked.status == SessionStatus.BUDGET_EXCEEDED:
+            _check_budget_room(locked)
+        elif locked.status not in (SessionStatus.IDLE, SessionStatus.COMPLETED):
             raise SessionStateError(
                 f"The session is {locked.status}; wait for the current turn to finish."
                 if locked.status not in ENDED_STATUSES
@@ -158,6 +170,17 @@ def send_message(*, session: Session, actor: User, content: str) -> SessionMessa
         message = record_message(session=locked, direction=Direction.USER, content=content)
         transaction.on_commit(lambda: turns.request_turn(locked.pk, turn_id, content))
     return message
+
+
+def _check_budget_room(session: Session) -> None:
+    """A session paused by its budget resumes only once the budget has room again (an
+    organization's or user's budget is checked by billing at the next tool call)."""
+    limit = session_budget(session)
+    if limit is not None and session.cost_usd >= limit:
+        raise SessionStateError(
+            f"The session has spent its budget (${session.cost_usd} of ${limit}); "
+            "raise budget_limit before sending a follow-up."
+        )
 
 
 def prepare_session_workspace(*, session: Session) -> Session:
@@ -306,7 +329,8 @@ def fail_session(*, session: Session, reason: str) -> Session:
     """End a session in `error` unless it already ended (a stop wins over a late failure)."""
     with transaction.atomic():
         locked = Session.objects.select_for_update().get(pk=session.pk)
-        if locked.status in ENDED_STATUSES:
+        # A turn interrupted because its budget ran out may end in an error: the pause stands.
+        if locked.status in ENDED_STATUSES or locked.status == SessionStatus.BUDGET_EXCEEDED:
             return locked
         fields = apply_status(locked, SessionStatus.ERROR, reason[:5000])
         locked.save(update_fields=[*fields, "updated_at"])
@@ -332,7 +356,7 @@ def record_heartbeat(*, session_id) -> str:
 
 @transaction.atomic
 def update_session(*, session: Session, actor: User, **changes) -> Session:
-    allowed = {"name", "metadata"}
+    allowed = {"name", "metadata", "budget_limit"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"update_session cannot change {sorted(unknown)}")
@@ -346,8 +370,22 @@ def update_session(*, session: Session, actor: User, **changes) -> Session:
         )
     for field, value in changes.items():
         setattr(session, field, value)
-    session.save(update_fields=[*changes, "updated_at"])
+    fields = [*changes, *_resume_attached(session)]
+    session.save(update_fields=[*fields, "updated_at"])
+    if "status" in fields:
+        on_commit_publish_status(session)
     return session
+
+
+def _resume_attached(session: Session) -> list[str]:
+    """An attached session paused by its budget goes back to idle once the budget has room
+    again (its Claude Code asks before each tool call; a managed one resumes on a follow-up)."""
+    if session.mode != SessionMode.ATTACHED or session.status != SessionStatus.BUDGET_EXCEEDED:
+        return []
+    limit = session_budget(session)
+    if limit is not None and session.cost_usd >= limit:
+        return []
+    return apply_status(session, SessionStatus.IDLE, "Budget raised.")
 
 
 def stop_session(*, session: Session, actor: User | None, reason: str = "") -> Session:

@@ -43,7 +43,7 @@ turn_finished = Signal()
 budget_threshold_reached = Signal()
 
 
-def send_on_commit(signal: Signal, *, session: Session, **kwargs) -> None:
+def send_on_commit(signal: Signal, *, session: Session | None, **kwargs) -> None:
     """Send `signal` once the current transaction commits (right away outside one)."""
     if not signal.has_listeners(Session):
         return  # the hot path pays nothing for an extension point nobody uses
@@ -56,6 +56,6 @@ def _send(signal: Signal, **kwargs) -> None:
             logger.error(
                 "signal receiver %s failed for session %s",
                 getattr(receiver, "__qualname__", receiver),
-                kwargs["session"].pk,
+                getattr(kwargs.get("session"), "pk", None),
                 exc_info=outcome,
             )

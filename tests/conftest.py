@@ -18,6 +18,7 @@ from django.db import connection, connections
 from django.test import Client
 from rest_framework.test import APIClient
 
+from billing import pricing
 from sessions import services as session_services
 from sessions.agent.jail import sandbox
 from sessions.models import Session
@@ -139,6 +140,15 @@ def _fixtures_cross_organizations():
 def _fast_password_hashing(settings):
     # Real hashing is slow by design; the tests are about who may do what, not about it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_billing_rates():
+    """Billing keeps rates and prices in memory per process: a test's own (rolled back after
+    it) must not price the next test's events."""
+    pricing.forget()
+    yield
+    pricing.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("orchestrator", "tenants", "sessions", "templates", "alerts", "integrations")
-FEATURES = ("templates", "alerts", "integrations")
+PACKAGES = ("orchestrator", "tenants", "sessions", "templates", "alerts", "integrations", "billing")
+FEATURES = ("templates", "alerts", "integrations", "billing")
 
 
 def _module_name(path: Path) -> str:

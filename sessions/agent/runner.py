@@ -15,6 +15,7 @@ import logging
 import tempfile
 from collections import deque
 from dataclasses import asdict, is_dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from asgiref.sync import sync_to_async
@@ -24,6 +25,7 @@ from claude_agent_sdk import (
     ClaudeSDKClient,
     HookMatcher,
     ResultMessage,
+    StreamEvent,
     TextBlock,
 )
 from django.conf import settings
@@ -34,7 +36,7 @@ from tenants.tenancy import session_context
 from .. import services
 from ..choices import SessionStatus
 from ..ingest import ASSISTANT_MESSAGE, TURN_RESULT, ingest
-from ..models import Session
+from ..models import Session, session_budget
 from . import setup
 from .jail import egress, sandbox
 
@@ -142,9 +144,14 @@ def _ways_out(agent: setup.AgentSetup) -> contextlib.AbstractAsyncContextManager
 
 async def _converse(session: Session, client: ClaudeSDKClient, prompt: str) -> None:
     record = sync_to_async(ingest)
+    usage = ResponseUsage()
     await client.query(prompt)
     async for message in client.receive_response():
-        if isinstance(message, AssistantMessage):
+        if isinstance(message, StreamEvent):
+            payload = usage.seen(message)
+            if payload is not None:
+                await record(session=session, payload=payload, event_id=f"usage:{message.uuid}")
+        elif isinstance(message, AssistantMessage):
             for index, block in enumerate(message.content):
                 if isinstance(block, TextBlock) and block.text:
                     await record(
@@ -154,6 +161,38 @@ async def _converse(session: Session, client: ClaudeSDKClient, prompt: str) -> N
                     )
         elif isinstance(message, ResultMessage):
             await record(session=session, payload=_result_payload(message))
+
+
+class ResponseUsage:
+    """Each model response's usage once it is final, from the stream (`message_delta`), so
+    that billing prices it as the turn goes. An AssistantMessage carries only what
+    `message_start` said (one output token so far), and repeats it for each content block."""
+
+    def __init__(self) -> None:
+        # Per agent (the main one, and each subagent's stream by its parent tool call).
+        self.open: dict[str | None, tuple[str, str, dict]] = {}
+
+    def seen(self, message: StreamEvent) -> dict | None:
+        """The usage event to record for a stream event, if it ends a response."""
+        event, agent = message.event, message.parent_tool_use_id
+        if event.get("type") == "message_start":
+            started = event.get("message") or {}
+            usage = started.get("usage") if isinstance(started.get("usage"), dict) else {}
+            ident, model = str(started.get("id") or ""), str(started.get("model") or "")
+            self.open[agent] = (ident, model, usage)
+            return None
+        if event.get("type") != "message_delta" or agent not in self.open:
+            return None
+        message_id, model, usage = self.open.pop(agent)
+        final = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+        usage = {**usage, **{k: v for k, v in final.items() if v is not None}}
+        return {
+            "hook_event_name": ASSISTANT_MESSAGE,
+            "text": "",
+            "message_id": message_id or message.uuid,
+            "model": model,
+            "usage": usage,
+        }
 
 
 def _result_payload(result: ResultMessage) -> dict:
@@ -175,8 +214,8 @@ async def _watch(session_id, client: ClaudeSDKClient) -> None:
             # A missed beat is not a reason to stop watching (nor to stop the turn).
             logger.exception("heartbeat of session %s failed", session_id)
             status = None
-        if status == SessionStatus.STOPPED:
-            logger.info("session %s stopped: interrupting the turn", session_id)
+        if status in (SessionStatus.STOPPED, SessionStatus.BUDGET_EXCEEDED):
+            logger.info("session %s %s: interrupting the turn", session_id, status)
             try:
                 await client.interrupt()
             except Exception:
@@ -200,11 +239,22 @@ def build_options(
         allowed_tools=meta.get("allowedTools") or list(settings.AGENT_ALLOWED_TOOLS),
         model=meta.get("model") or settings.AGENT_MODEL or None,
         max_turns=meta.get("maxTurns") or settings.AGENT_MAX_TURNS,
+        # The stream's events: each model response's final usage, priced as the turn goes.
+        include_partial_messages=True,
+        # A backstop: Claude Code stops by itself once it has spent the rest of the budget.
+        max_budget_usd=_remaining_budget(session),
         # Only what the runner itself learned from this session's own turn results.
         resume=session.agent_session_id or None,
         hooks=_hooks(session),
         stderr=stderr.append,
     )
+
+
+def _remaining_budget(session: Session) -> float | None:
+    limit = session_budget(session)
+    if limit is None:
+        return None
+    return float(max(limit - session.cost_usd, Decimal(0)))
 
 
 def _hooks(session: Session) -> dict[str, list[HookMatcher]]:

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from tenants.api.serializers import StrictModelSerializer, StrictSerializer
 
-from ..models import CommandLog, Session, SessionMessage
+from ..models import CommandLog, Session, SessionMessage, session_budget
 
 WRITABLE_ON_CREATE = {
     "name",
@@ -15,6 +15,17 @@ WRITABLE_ON_CREATE = {
     "local_path",
     "initial_prompt",
     "metadata",
+    "budget_limit",
+}
+
+BUDGET_FIELD = {
+    "max_digits": 14,
+    "decimal_places": 6,
+    "min_value": 0,
+    "max_value": 1_000_000,
+    "allow_null": True,
+    "required": False,
+    "help_text": "The session's budget in USD (null: none of its own).",
 }
 
 
@@ -26,6 +37,25 @@ class SessionSerializer(StrictModelSerializer):
         read_only=True,
         help_text="'scripted demo model' when the session runs against the offline demo model.",
     )
+    budget_limit = serializers.DecimalField(**BUDGET_FIELD)
+    claude_cost_usd = serializers.DecimalField(
+        source="total_cost_usd",
+        max_digits=12,
+        decimal_places=6,
+        read_only=True,
+        help_text="Claude Code's own figure for the session (its running total).",
+    )
+    budget_used_pct = serializers.SerializerMethodField(
+        help_text="Our cost as a percentage of the session's budget; null without one."
+    )
+
+    def get_budget_used_pct(self, session) -> float | None:
+        limit = session_budget(session)
+        if limit is None:
+            return None
+        if limit == 0:
+            return 100.0
+        return round(float(session.cost_usd / limit * 100), 2)
 
     class Meta:
         model = Session
@@ -51,6 +81,11 @@ class SessionSerializer(StrictModelSerializer):
             "input_tokens",
             "output_tokens",
             "total_cost_usd",
+            "cost_usd",
+            "claude_cost_usd",
+            "budget_limit",
+            "budget_used_pct",
+            "budget_exceeded_at",
             "tool_call_count",
             "last_activity_at",
             "created_by",
@@ -68,6 +103,7 @@ class SessionSerializer(StrictModelSerializer):
 class SessionUpdateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200, required=False)
     metadata = serializers.DictField(required=False)
+    budget_limit = serializers.DecimalField(**BUDGET_FIELD)
 
 
 class StopSerializer(StrictSerializer):
@@ -93,6 +129,7 @@ class CommandLogSerializer(serializers.ModelSerializer):
             "tool_use_id",
             "result_bytes",
             "input_bytes",
+            "cost_usd",
             "created_at",
         ]
 
@@ -127,3 +164,8 @@ class HookConfigSerializer(serializers.Serializer):
     url = serializers.URLField(required=False)
     http_settings = serializers.DictField(required=False)
     command_settings = serializers.DictField(required=False)
+    telemetry_env = serializers.DictField(
+        required=False,
+        help_text="Environment for Claude Code's OpenTelemetry export to this server (tokens "
+        "and cost of an attached session).",
+    )

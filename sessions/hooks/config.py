@@ -60,6 +60,21 @@ MANAGED_NOTE = (
 )
 
 
+def telemetry_env(*, base_url: str, token: str) -> dict:
+    """Claude Code's OpenTelemetry export, pointed at the OTLP receiver (billing): the
+    environment to start Claude Code with; its tokens and cost then count here too."""
+    return {
+        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_LOGS_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+        # Each export then carries what happened since the last one: added, never re-counted.
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"{base_url}/api/otlp",
+        "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {token}",
+    }
+
+
 def describe(*, session, base_url: str, token: str = "") -> dict:
     """What hook-config shows. An attached session gets its settings blocks, with `token`
     filled in when one was just issued, else a placeholder and how to get a new one; a managed
@@ -75,4 +90,5 @@ def describe(*, session, base_url: str, token: str = "") -> dict:
         "url": f"{base_url}/api/hooks/",
         "http_settings": http_settings(base_url=base_url, token=shown),
         "command_settings": command_settings(base_url=base_url, token=shown),
+        "telemetry_env": telemetry_env(base_url=base_url, token=shown),
     }

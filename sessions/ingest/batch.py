@@ -39,6 +39,7 @@ from ..choices import SessionStatus
 from ..live import feed
 from ..models import Session
 from .events import STOPPED, SessionWrite, answer, pre_tool_use_answer
+from .extensions import start as start_meters
 from .statements import lock_sessions, record_events, write_changes
 from .submission import IngestError, IngestRefused, IngestResult, Outcome, Submission
 
@@ -105,6 +106,7 @@ def _write_group(organization_id, group: list[Submission]) -> list[Outcome]:
     with tenant_context(organization_id), transaction.atomic():
         sessions = lock_sessions({item.session_id for item in group})
         now = timezone.now()
+        meters = start_meters(organization_id, now)
         writes: dict[uuid.UUID, SessionWrite] = {}
         outcomes: list[Outcome | None] = [None] * len(group)
         admitted: list[tuple[int, Submission, SessionWrite]] = []
@@ -113,7 +115,9 @@ def _write_group(organization_id, group: list[Submission]) -> list[Outcome]:
             if session is None:
                 outcomes[index] = IngestRefused("The session no longer exists.", status=404)
                 continue
-            write = writes.setdefault(session.pk, SessionWrite(session=session, now=now))
+            write = writes.setdefault(
+                session.pk, SessionWrite(session=session, now=now, meters=meters)
+            )
             gate = _hook_gate(item, write) if item.via_hook else None
             if gate is not None:
                 outcomes[index] = gate
@@ -123,6 +127,7 @@ def _write_group(organization_id, group: list[Submission]) -> list[Outcome]:
         seqs: dict[int, int] = {}
         for index, item, write in admitted:
             outcomes[index] = _apply(item, write, fresh, seqs)
+        meters.finish(list(writes.values()))
         write_changes(list(writes.values()), seqs)
         _publish_on_commit(writes.values())
     return outcomes  # type: ignore[return-value]
@@ -131,8 +136,8 @@ def _write_group(organization_id, group: list[Submission]) -> list[Outcome]:
 def _apply(
     item: Submission, write: SessionWrite, fresh: dict[tuple, int], seqs: dict[int, int]
 ) -> IngestResult:
-    decision = _decide(item, write.session)
     event_id = fresh.pop((item.session_id, item.key), None)
+    decision = _decide(item, write, fresh=event_id is not None)
     if event_id is None:  # recorded before, in an earlier batch or earlier in this one
         return IngestResult(duplicate=True, response=answer(write.session, decision))
     seq = write.record(item.name, item.payload, decision)
@@ -141,16 +146,22 @@ def _apply(
     return IngestResult(seq=seq, response=answer(write.session, decision))
 
 
-def _decide(item: Submission, session: Session) -> policies.Decision | None:
+def _decide(item: Submission, write: SessionWrite, *, fresh: bool) -> policies.Decision | None:
     """PreToolUse only: decided on the locked session, so the state it reads (a stop, the
     totals a budget compares) is the state of this moment, and the events before it in the
-    batch are counted."""
+    batch are counted. The policies first, then the meters (budgets), which reserve the
+    call's known cost in this transaction, once: a repeated delivery is decided again but
+    charged nothing."""
     if not item.asks_decision:
         return None
+    session = write.session
     if session.status == SessionStatus.STOPPED:
         # Stopping a session means something: its Claude Code may not go on.
         return STOPPED
-    return policies.decide(session, item.payload)
+    decision = policies.decide(session, item.payload)
+    if not decision.allow:
+        return decision
+    return write.meters.admit(write, item.payload, fresh=fresh) or decision
 
 
 # --- hook posts: the checks made against the locked row ------------------------------------

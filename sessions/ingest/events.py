@@ -23,6 +23,7 @@ from .. import policies, signals
 from ..choices import ENDED_STATUSES, Direction, SessionMode, SessionStatus
 from ..models import CommandLog, Session, SessionMessage
 from ..services import SessionStateError, apply_status
+from .extensions import NO_METERS, Meters
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,16 @@ logger = logging.getLogger(__name__)
 ASSISTANT_MESSAGE = "AssistantMessage"
 TURN_RESULT = "TurnResult"
 INTERNAL_EVENTS = frozenset({ASSISTANT_MESSAGE, TURN_RESULT})
+# An attached Claude Code's own report of a model request (its OpenTelemetry export, taken
+# by billing's OTLP receiver with the session's hook token): usage priced like an assistant
+# message's, and its own cost figure.
+TELEMETRY_USAGE = "TelemetryUsage"
 
 TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure"})
+
+# What hooks may not move a `budget_exceeded` session to (an attached Claude Code's next
+# event would otherwise resume it).
+PAUSE_KEEPS = frozenset({SessionStatus.RUNNING, SessionStatus.IDLE, SessionStatus.COMPLETED})
 
 
 @dataclass
@@ -46,6 +55,8 @@ class SessionWrite:
     logs: list[CommandLog] = field(default_factory=list)
     messages: list[SessionMessage] = field(default_factory=list)
     live: list[dict] = field(default_factory=list)
+    # The batch's meters (extensions): costs and budgets, in this same transaction.
+    meters: Meters = NO_METERS
 
     def next_seq(self) -> int:
         self.session.last_seq += 1
@@ -55,6 +66,8 @@ class SessionWrite:
     def move_to(self, status: str, reason: str = "") -> None:
         if self.session.status == status:
             return
+        if self.session.status == SessionStatus.BUDGET_EXCEEDED and status in PAUSE_KEEPS:
+            return  # a paused session resumes by a follow-up once its budget has room
         try:
             self.fields.update(apply_status(self.session, status, reason))
         except SessionStateError:
@@ -173,7 +186,9 @@ def _duration(payload: dict) -> int | None:
     return int(value) if isinstance(value, int | float) and value >= 0 else None
 
 
-def _add_log(write: SessionWrite, payload: dict, *, result: str, is_error: bool) -> None:
+def _add_log(
+    write: SessionWrite, payload: dict, *, result: str, is_error: bool, denied: bool = False
+) -> None:
     text, size = _truncate(result)
     tool_input = payload.get("tool_input")
     tool_input, input_bytes = capped(
@@ -193,6 +208,8 @@ def _add_log(write: SessionWrite, payload: dict, *, result: str, is_error: bool)
         tool_use_id=str(payload.get("tool_use_id") or "")[:200],
         created_at=write.now,
     )
+    if not denied:  # a denied call never ran: it costs nothing
+        write.meters.tool_logged(write, log)
     write.logs.append(log)
     write.live.append(log.as_event())
     signals.send_on_commit(signals.tool_use_recorded, session=write.session, command_log=log)
@@ -235,7 +252,11 @@ def _on_post_tool_use_failure(write: SessionWrite, payload: dict) -> None:
 
 def _record_denial(write: SessionWrite, payload: dict, decision: policies.Decision) -> None:
     _add_log(
-        write, payload, result=f"Denied by {decision.policy}: {decision.reason}", is_error=True
+        write,
+        payload,
+        result=f"Denied by {decision.policy}: {decision.reason}",
+        is_error=True,
+        denied=True,
     )
 
 
@@ -283,7 +304,12 @@ def _on_notification(write: SessionWrite, payload: dict) -> None:
 
 
 def _on_assistant_message(write: SessionWrite, payload: dict) -> None:
-    _add_message(write, Direction.ASSISTANT, str(payload.get("text") or ""))
+    # A message of tool calls only has no text, but its usage still costs.
+    text = str(payload.get("text") or "")
+    if text or "usage" not in payload:
+        _add_message(write, Direction.ASSISTANT, text)
+    if isinstance(payload.get("usage"), dict):
+        write.meters.assistant_usage(write, payload)
 
 
 def _on_turn_result(write: SessionWrite, payload: dict) -> None:
@@ -309,8 +335,8 @@ def _on_turn_result(write: SessionWrite, payload: dict) -> None:
         }
     )
     _send_turn_finished(session, payload, usage)
-    if session.status in ENDED_STATUSES:
-        return  # stopped meanwhile: the stop stands
+    if session.status in ENDED_STATUSES or session.status == SessionStatus.BUDGET_EXCEEDED:
+        return  # stopped, or out of budget, meanwhile: that stands
     if payload.get("is_error"):
         write.move_to(SessionStatus.ERROR, _error_reason(payload))
     else:
@@ -349,6 +375,16 @@ def _error_reason(payload: dict) -> str:
     return f"Claude Code ended the turn with an error: {detail}"
 
 
+def _on_telemetry_usage(write: SessionWrite, payload: dict) -> None:
+    if isinstance(payload.get("usage"), dict):
+        write.meters.assistant_usage(write, payload)
+    claude_cost = payload.get("claude_cost_usd")
+    number = isinstance(claude_cost, int | float) and not isinstance(claude_cost, bool)
+    if number and 0 <= claude_cost < 1_000_000:
+        write.session.total_cost_usd += Decimal(str(claude_cost))
+        write.fields.add("total_cost_usd")
+
+
 def _record_only(write: SessionWrite, payload: dict) -> None:
     """SubagentStop, PreCompact and any event newer CLIs add: the raw record only."""
 
@@ -364,4 +400,5 @@ HANDLERS: dict[str, Callable[[SessionWrite, dict], None]] = {
     "SessionEnd": _on_session_end,
     ASSISTANT_MESSAGE: _on_assistant_message,
     TURN_RESULT: _on_turn_result,
+    TELEMETRY_USAGE: _on_telemetry_usage,
 }

@@ -42,6 +42,7 @@ LOG_COLUMNS = (
     "is_error",
     "duration_ms",
     "tool_use_id",
+    "cost_usd",
     "created_at",
 )
 MESSAGE_COLUMNS = ("session_id", "organization_id", "seq", "direction", "content", "created_at")

@@ -8,6 +8,7 @@ rendered up to, so the client catches up from exactly there.
 from __future__ import annotations
 
 import json
+import shlex
 import uuid
 from urllib.parse import urlencode
 
@@ -26,7 +27,7 @@ from tenants.quotas import QuotaExceeded
 from .. import selectors, services
 from ..choices import ENDED_STATUSES, SessionMode, SessionStatus
 from ..hooks import config as hook_config
-from ..models import CommandLog, Session, SessionMessage
+from ..models import CommandLog, Session, SessionMessage, session_budget
 from . import extensions
 from .forms import FollowUpForm, NewSessionForm, SessionFilterForm, StopForm
 
@@ -40,7 +41,8 @@ STATUS_POLL_MAX_IDS = 100
 SUMMARY_KEYS = ("command", "file_path", "pattern", "path", "url", "query", "description")
 SUMMARY_CHARS = 160
 # Statuses in which send_message accepts a follow-up.
-FOLLOW_UP_STATUSES = (SessionStatus.IDLE, SessionStatus.COMPLETED)
+# A budget_exceeded session takes one once its budget is raised (the service checks).
+FOLLOW_UP_STATUSES = (SessionStatus.IDLE, SessionStatus.COMPLETED, SessionStatus.BUDGET_EXCEEDED)
 
 dashboard_login_required = login_required(login_url=LOGIN_URL)
 
@@ -99,7 +101,18 @@ def _status_of(session: Session) -> dict:
         "input_tokens": session.input_tokens,
         "output_tokens": session.output_tokens,
         "total_cost_usd": f"{session.total_cost_usd:.4f}",
+        "cost_usd": f"{session.cost_usd:.4f}",
+        **{f"budget_{k}": v for k, v in (cost_meter(session) or {}).items()},
     }
+
+
+def cost_meter(session: Session) -> dict | None:
+    """The session's cost against its budget (None without one), for the cost meter."""
+    limit = session_budget(session)
+    if limit is None:
+        return None
+    used = 100.0 if limit == 0 else min(float(session.cost_usd / limit * 100), 999.0)
+    return {"limit": f"{limit:.4f}", "used_pct": round(used, 1), "warning": used >= 80}
 
 
 @require_http_methods(["GET", "POST"])
@@ -189,6 +202,7 @@ def _render_detail(
                 session.mode == SessionMode.MANAGED and session.status in follow_up_statuses
             ),
             "auto_close": session.metadata.get("autoClose") is True,
+            "budget": cost_meter(session),
             "extensions": extensions.render("session_detail", request=request, session=session),
         },
         status=status,
@@ -325,5 +339,9 @@ def _render_hook_config(request: HttpRequest, session: Session, token: str = "")
         for key in ("http_settings", "command_settings")
         if key in config
     }
+    if "telemetry_env" in config:
+        blocks["telemetry_env"] = "\n".join(
+            f"export {name}={shlex.quote(value)}" for name, value in config["telemetry_env"].items()
+        )
     context = {"session": session, "config": config, "hooks_url": config.get("url", ""), **blocks}
     return render(request, "sessions/session_hook_config.html", context)

@@ -6,9 +6,11 @@ next, every route answers 404 for another organization's object, and the bypass 
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -20,6 +22,8 @@ from django.utils import timezone
 
 from alerts import services as alert_services
 from alerts.conditions import Finding
+from billing import services as billing_services
+from billing.models import CostDrift
 from integrations import services as integration_services
 from integrations.models import Delivery, PullRequestThread
 from orchestrator.asgi import application, websocket_urlpatterns
@@ -27,6 +31,7 @@ from sessions import services as session_services
 from sessions.choices import SessionMode
 from sessions.hooks import tokens as hook_tokens
 from sessions.hooks.intake import receive_hook
+from sessions.ingest import ingest
 from sessions.models import CleanupAction
 from templates import services as template_services
 from templates.models import TemplateLaunch
@@ -41,7 +46,11 @@ from tests.test_routes import routes
 # The SSE stream is among them: refused before any stream starts, so the GET returns.
 METHODS = ("get", "post", "put", "patch", "delete")
 # Tables whose rows with no organization (platform templates) every organization reads.
-SHARED_WHEN_NULL = {"session_templates_sessiontemplate", "session_templates_templateversion"}
+SHARED_WHEN_NULL = {
+    "session_templates_sessiontemplate",
+    "session_templates_templateversion",
+    "billing_toolrate",
+}
 
 
 def tenant_tables() -> list[str]:
@@ -101,6 +110,7 @@ def fill(user) -> dict:
         body=b'{"hook_event_name": "Notification", "message": "hi"}',
     )
     assert answer.status == 200, answer.body
+    fill_billing(user, session, hook_token)
     return {
         "session": session,
         "token": token_row,
@@ -109,6 +119,35 @@ def fill(user) -> dict:
         "alerting": fill_alerting(user),
         "integrations": fill_integrations(user, session),
     }
+
+
+def fill_billing(user, session, hook_token: str) -> None:
+    """A tool-rate override, a budget, and (through a hook's tool call and a model response)
+    the month's Spend rows and a TokenCharge, for the user's organization."""
+    organization = user.organization
+    billing_services.add_tool_rate(
+        actor=user, organization=organization, tool="Bash", per_execution_usd=Decimal("0.01")
+    )
+    billing_services.set_budget(
+        actor=user, organization=organization, monthly_limit_usd=Decimal(100)
+    )
+    for name in ("PreToolUse", "PostToolUse"):
+        body = {"hook_event_name": name, "tool_name": "Bash", "tool_use_id": "toolu_rls"}
+        answer = receive_hook(authorization=f"Bearer {hook_token}", body=json.dumps(body).encode())
+        assert answer.status == 200, answer.body
+    usage = {"input_tokens": 10, "output_tokens": 5}
+    payload = {"hook_event_name": "AssistantMessage", "message_id": "m", "usage": usage}
+    with tenant_context(organization):
+        ingest(session=session, payload=payload)
+        session.refresh_from_db()
+        CostDrift.objects.create(
+            session=session,
+            organization=organization,
+            recorded_usd=session.cost_usd,
+            recomputed_usd=0,
+            claude_usd=0,
+            found_at=timezone.now(),
+        )
 
 
 def fill_alerting(user) -> list[str]:
@@ -374,6 +413,7 @@ def test_every_route_answers_404_for_another_organizations_object(owner, outside
 
 def test_hook_posts_reach_no_other_organizations_session(owner, outsider):
     mine, theirs = fill(owner), fill(outsider)
+    recorded = theirs["session"].hook_events.count()  # what fill itself posted
     forged = f"{theirs['session'].pk.hex}.{mine['hook_token'].partition('.')[2]}"
     with entered(NO_SCOPE):
         answer = receive_hook(authorization=f"Bearer {forged}", body=b"{}")
@@ -384,7 +424,7 @@ def test_hook_posts_reach_no_other_organizations_session(owner, outsider):
             expected_session=str(theirs["session"].pk),
         )
         assert answer.status == 403
-    assert theirs["session"].hook_events.count() == 1
+    assert theirs["session"].hook_events.count() == recorded
     assert hook_tokens.session_id_of(forged) == theirs["session"].pk
 
 

@@ -52,6 +52,10 @@
       badge.dataset.status = session.status;
       badge.textContent = session.status_label;
     }
+    const calls = row.querySelector("[data-tool-calls]");
+    if (calls) calls.textContent = String(session.tool_call_count);
+    const cost = row.querySelector("[data-cost]");
+    if (cost && session.cost_usd !== undefined) cost.textContent = session.cost_usd;
     const time = row.querySelector("[data-last-activity]");
     if (time && session.last_activity_at) {
       time.setAttribute("datetime", session.last_activity_at);

@@ -70,6 +70,11 @@
       setStatus(event.status, event.reason);
       return;
     }
+    if (event.kind === "cost") {
+      // Billing's meter: the session's cost as it moves during a turn, against its budget.
+      showCost(event.cost_usd, event.budget_limit, event.budget_used_pct);
+      return;
+    }
     if (event.kind !== "log" && event.kind !== "message") return; // e.g. "hook": not shown
     const seq = Number(event.seq);
     if (!Number.isInteger(seq) || seq <= 0) return;
@@ -207,6 +212,18 @@
     }
   }
 
+  function showCost(cost, limit, usedPct) {
+    if (cost === undefined || cost === null) return;
+    fact("cost").textContent = `$${Number(cost).toFixed(4)}`;
+    const hasBudget = limit !== undefined && limit !== null;
+    fact("budget-of").hidden = !hasBudget;
+    fact("budget-meter").hidden = !hasBudget;
+    fact("budget-warning").hidden = !(hasBudget && Number(usedPct) >= 80);
+    if (!hasBudget) return;
+    fact("budget-limit").textContent = Number(limit).toFixed(4);
+    fact("budget-meter").value = Math.min(Number(usedPct) || 0, 100);
+  }
+
   // Totals (tokens, cost) are not events: read them when the status changes. The status
   // itself is read on every (re)connect of a push transport, since status events carry no
   // seq and are not replayed: one that fired while the page was not connected is caught
@@ -220,7 +237,8 @@
       const session = (await response.json()).sessions[0];
       if (!session) return;
       fact("tokens").textContent = `${session.input_tokens} / ${session.output_tokens}`;
-      fact("cost").textContent = `$${session.total_cost_usd}`;
+      fact("claude-cost").textContent = session.total_cost_usd;
+      showCost(session.cost_usd, session.budget_limit, session.budget_used_pct);
       fact("tool-calls").textContent = String(session.tool_call_count);
       if (withStatus && statusEvents === statusEventsBefore && session.status !== status) {
         setStatus(session.status, session.status_reason);
