@@ -268,6 +268,10 @@ def _finish(listed: list[FileChange], position: int, parts: list[bytes]) -> None
 
 # --- git, kept away from the workspace's own repository -----------------------------------
 
+_NEUTRAL_ATTRIBUTES = (
+    "* !filter !diff !merge -text !eol !working-tree-encoding -ident !export-ignore !export-subst\n"
+)
+_UNTRACKED = ["ls-files", "--others", "--exclude-standard", "-z"]
 _DIFF_OPTIONS = [
     "--no-color",
     "--no-ext-diff",
@@ -361,30 +365,53 @@ class _BaselineGit:
             check=True,
             timeout=_setting("WORKSPACE_CHANGES_TIMEOUT", DEFAULT_TIMEOUT),
         )
+        # $GIT_DIR/info/attributes outranks every .gitattributes in the work tree: the
+        # agent's cannot ask for filters, encodings, end-of-line rewriting or diff drivers.
+        info = self.baseline / "info"
+        info.mkdir(exist_ok=True)
+        (info / "attributes").write_text(_NEUTRAL_ATTRIBUTES)
 
     def stage_everything(self) -> None:
         """Add the workspace's files (honouring .gitignore) to the baseline's index."""
-        self._add([], self._untracked())
+        self._add_untracked([])
 
     def stage_untracked_intent(self) -> None:
         """New files the agent made enter the scratch index as intent-to-add: the diff then
         shows them as added, without writing their content into the baseline."""
-        self._add(["-N"], self._untracked())
+        self._add_untracked(["-N"])
 
-    def _add(self, options: list[str], paths: list[bytes]) -> None:
-        if paths:
-            self.run(
-                ["add", *options, "--pathspec-from-file=-", "--pathspec-file-nul"],
-                stdin=b"\0".join(paths),
+    def _add_untracked(self, options: list[str]) -> None:
+        """`git add` of what `git ls-files --others` lists, piped through: however many
+        files the agent made, the list is never held in memory."""
+        with tempfile.TemporaryFile() as errors:
+            adder = subprocess.Popen(
+                ["git", "add", *options, "--pathspec-from-file=-", "--pathspec-file-nul"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                env=self.environment(),
+                cwd=self.baseline,
             )
-
-    def _untracked(self) -> list[bytes]:
-        listing = self.run(["ls-files", "--others", "--exclude-standard", "-z"])
-        # A path ending in '/' is a nested repository: git would read its HEAD (which may
-        # point anywhere on the server), so it is left out.
-        return [
-            os.fsencode(path) for path in listing.split("\0") if path and not path.endswith("/")
-        ]
+            sent = 0
+            try:
+                for path in self.stream_raw_tokens(_UNTRACKED):
+                    # A path ending in '/' is a nested repository: git would read its HEAD
+                    # (its .git may point anywhere on the server), so it is left out.
+                    if path and not path.endswith(b"/"):
+                        adder.stdin.write(path + b"\0")
+                        sent += 1
+                adder.stdin.close()
+                code = adder.wait(timeout=_setting("WORKSPACE_CHANGES_TIMEOUT", DEFAULT_TIMEOUT))
+            except BaseException as exc:
+                adder.kill()
+                adder.wait()
+                if isinstance(exc, (OSError, subprocess.TimeoutExpired)):
+                    raise ChangesUnavailable("git_failed", "git could not list new files.") from exc
+                raise
+            errors.seek(0)
+            message = errors.read()[-500:].decode(errors="replace").strip()
+        if code != 0 and sent:  # with nothing to add, git's complaint is no failure
+            raise ChangesUnavailable("git_failed", f"git could not read the changes: {message}")
 
     class _Scratch:
         def __init__(self, git: _BaselineGit):
@@ -427,15 +454,19 @@ class _BaselineGit:
             # A consumer that stops early leaves git blocked on a full pipe: end it.
 
     def stream_tokens(self, args: list[str]) -> Iterator[str]:
+        for token in self.stream_raw_tokens(args):
+            yield token.decode("utf-8", errors="surrogateescape")
+
+    def stream_raw_tokens(self, args: list[str]) -> Iterator[bytes]:
+        """The NUL-separated output of a `-z` command, a token at a time."""
         pending = b""
         with self._popen(args) as process:
             while chunk := process.stdout.read(_CHUNK):
                 pending += chunk
                 *tokens, pending = pending.split(b"\0")
-                for token in tokens:
-                    yield token.decode("utf-8", errors="surrogateescape")
+                yield from tokens
         if pending:
-            yield pending.decode("utf-8", errors="surrogateescape")
+            yield pending
 
     def _popen(self, args: list[str]) -> _Streamed:
         return _Streamed(["git", *args], env=self.environment(), cwd=self.baseline)

@@ -12,6 +12,7 @@ import pytest
 from sessions import services
 from sessions.choices import ProjectType, SessionMode
 from sessions.models import Session
+from sessions.workspaces import changes
 from tests.conftest import new_session
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +102,10 @@ def test_anonymous_is_refused(api, prepared):
 
 
 def test_a_cleaned_up_workspace_is_409_with_the_reason(api, member, prepared):
+    baseline = changes.baseline_path(workspace_of(prepared))
+    assert baseline.is_dir()
     services.remove_session_workspace(session=prepared, actor="test", reason="done")
+    assert not baseline.exists()  # no debris: the baseline goes with its workspace
 
     response = changes_of(api(member), prepared)
 

@@ -182,6 +182,28 @@ def test_the_agents_git_config_and_attributes_run_nothing_on_the_server(
     assert "root:" not in "".join(entry.diff for entry in found.files)
 
 
+def test_the_agents_gitattributes_change_nothing_in_what_is_shown(workspaces, projects):
+    # -diff would hide the text as "binary"; an encoding or eol rewrite would show other bytes.
+    workspace = prepare(projects, "clone")
+    (workspace / ".gitattributes").write_text(
+        "* -diff working-tree-encoding=UTF-16LE eol=crlf text ident\n"
+    )
+    (workspace / "app.py").write_text("print('$Id$')\n")
+
+    app = by_path(changes.workspace_changes(workspace))["app.py"]
+
+    assert not app.binary
+    assert "+print('$Id$')\n" in app.diff and "\r" not in app.diff
+
+
+def test_an_empty_start_shows_every_file_as_added(workspaces, projects):
+    (projects / "empty").mkdir()
+    workspace = prepare(projects, "empty")
+    (workspace / "first.txt").write_text("1\n")
+    found = changes.workspace_changes(workspace)
+    assert [(entry.path, entry.status) for entry in found.files] == [("first.txt", "added")]
+
+
 def test_a_link_to_a_server_file_is_shown_as_a_link(workspaces, projects):
     workspace = prepare(projects, "clone")
     (workspace / "passwd").symlink_to("/etc/passwd")
