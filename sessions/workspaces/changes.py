@@ -19,6 +19,7 @@ files and one zlib-compressed copy of them (no history), paid once per session.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -231,29 +232,33 @@ def _attach_diffs(git: _BaselineGit, listed: list[FileChange], changes: Workspac
     parts: list[bytes] = []
     kept = 0
     header = b""
-    for line in git.stream_lines(["diff", *_DIFF_OPTIONS, "--patch"]):
-        # A type change (a file become a link) comes as two parts under one same header.
-        if line.startswith(b"diff --git ") and line != header:
-            header = line
-            _finish(listed, position, parts)
-            position, parts, kept = position + 1, [], 0
-            if position >= len(listed):
-                break
-        if position < 0:
-            continue
-        room = min(per_file - kept, total_left)
-        if len(line) > room:
-            if room > 0:
-                parts.append(line[:room])
-                kept += room
-                total_left -= room
-            listed[position].diff_truncated = True
-            if total_left <= 0:
-                changes.diff_truncated = True
-            continue
-        parts.append(line)
-        kept += len(line)
-        total_left -= len(line)
+    # closing(): leaving the loop early ends git at once, not whenever the generator goes.
+    with contextlib.closing(git.stream_lines(["diff", *_DIFF_OPTIONS, "--patch"])) as diff:
+        for line in diff:
+            # A type change (a file become a link) comes as two parts under one same header.
+            if line.startswith(b"diff --git ") and line != header:
+                header = line
+                _finish(listed, position, parts)
+                position, parts, kept = position + 1, [], 0
+                if position >= len(listed):
+                    break
+            if position < 0:
+                continue
+            room = min(per_file - kept, total_left)
+            if len(line) > room:
+                if room > 0:
+                    parts.append(line[:room])
+                    kept += room
+                    total_left -= room
+                listed[position].diff_truncated = True
+                if total_left <= 0:
+                    # Nothing more fits: stop reading (git is ended) rather than skip the rest.
+                    changes.diff_truncated = True
+                    break
+                continue
+            parts.append(line)
+            kept += len(line)
+            total_left -= len(line)
     _finish(listed, position, parts)
     if any(not entry.diff and not entry.diff_truncated for entry in listed[position + 1 :]):
         changes.diff_truncated = True
@@ -560,13 +565,34 @@ def _archive(workspace: Path, include_git: bool) -> Iterator[bytes]:
     try:
         with tarfile.open(fileobj=sink, mode="w|gz", format=tarfile.PAX_FORMAT) as archive:
             for info, content in _members(root_fd, top, include_git=include_git):
-                archive.addfile(info, content)
-                if content is not None:
-                    content.close()
+                if content is None:
+                    archive.addfile(info)
+                else:
+                    with content:
+                        yield from _add_file(archive, info, content, sink)
+                archive.members.clear()  # kept by tarfile for nothing when writing
                 yield from sink.drain()
         yield from sink.drain()
     finally:
         os.close(root_fd)
+
+
+def _add_file(archive: tarfile.TarFile, info: tarfile.TarInfo, content, sink) -> Iterator[bytes]:
+    """TarFile.addfile, but handing out the compressed bytes as the file is read: addfile
+    would hold a whole (maybe huge) file's worth of them before the first is sent."""
+    header = info.tobuf(archive.format, archive.encoding, archive.errors)
+    archive.fileobj.write(header)
+    left = info.size
+    while left > 0:
+        chunk = content.read(min(_CHUNK, left))
+        archive.fileobj.write(chunk)
+        left -= len(chunk)
+        yield from sink.drain()
+    blocks, remainder = divmod(info.size, tarfile.BLOCKSIZE)
+    if remainder:
+        archive.fileobj.write(tarfile.NUL * (tarfile.BLOCKSIZE - remainder))
+        blocks += 1
+    archive.offset += len(header) + blocks * tarfile.BLOCKSIZE
 
 
 class _Sink(io.RawIOBase):

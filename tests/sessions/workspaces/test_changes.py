@@ -298,3 +298,15 @@ def test_the_archive_includes_git_when_asked(workspaces, projects):
     workspace = prepare(projects, "clone")
     names = read_archive(workspace, include_git=True).getnames()
     assert f"{workspace.name}/.git/HEAD" in names
+
+
+def test_the_archive_is_handed_out_in_pieces_while_a_big_file_is_read(workspaces, projects):
+    workspace = prepare(projects, "clone")
+    (workspace / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))  # does not compress
+
+    chunks = list(changes.archive_chunks(workspace))
+
+    assert len(chunks) > 20 and max(len(chunk) for chunk in chunks) < 256 * 1024
+    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r:gz") as archive:
+        content = archive.extractfile(f"{workspace.name}/big.bin").read()
+    assert content == (workspace / "big.bin").read_bytes()
