@@ -226,44 +226,56 @@ def _attach_diffs(git: _BaselineGit, listed: list[FileChange], changes: Workspac
     starts with a `diff --git` line, in the order of the listing."""
     if not listed:
         return
-    per_file = _setting("WORKSPACE_CHANGES_MAX_FILE_DIFF_BYTES", DEFAULT_MAX_FILE_DIFF_BYTES)
-    total_left = _setting("WORKSPACE_CHANGES_MAX_TOTAL_DIFF_BYTES", DEFAULT_MAX_TOTAL_DIFF_BYTES)
-    position = -1
-    parts: list[bytes] = []
-    kept = 0
-    header = b""
+    caps = _DiffCaps()
+    position, parts, header = -1, [], b""
     # closing(): leaving the loop early ends git at once, not whenever the generator goes.
     with contextlib.closing(git.stream_lines(["diff", *_DIFF_OPTIONS, "--patch"])) as diff:
         for line in diff:
             # A type change (a file become a link) comes as two parts under one same header.
             if line.startswith(b"diff --git ") and line != header:
-                header = line
                 _finish(listed, position, parts)
-                position, parts, kept = position + 1, [], 0
+                position, parts, header = position + 1, [], line
+                caps.next_file()
                 if position >= len(listed):
                     break
             if position < 0:
                 continue
-            room = min(per_file - kept, total_left)
-            if len(line) > room:
-                if room > 0:
-                    parts.append(line[:room])
-                    kept += room
-                    total_left -= room
+            kept = caps.fit(line)
+            parts.append(kept)
+            if len(kept) < len(line):
                 listed[position].diff_truncated = True
-                if total_left <= 0:
-                    # Nothing more fits: stop reading (git is ended) rather than skip the rest.
-                    changes.diff_truncated = True
-                    break
-                continue
-            parts.append(line)
-            kept += len(line)
-            total_left -= len(line)
+            if caps.spent:
+                changes.diff_truncated = True
+                break  # nothing more fits: stop reading, git is ended
     _finish(listed, position, parts)
-    if any(not entry.diff and not entry.diff_truncated for entry in listed[position + 1 :]):
-        changes.diff_truncated = True
     for entry in listed[position + 1 :]:
         entry.diff_truncated = True
+
+
+class _DiffCaps:
+    """Bytes of diff left: for the current file and for the whole answer."""
+
+    def __init__(self):
+        self.per_file = _setting(
+            "WORKSPACE_CHANGES_MAX_FILE_DIFF_BYTES", DEFAULT_MAX_FILE_DIFF_BYTES
+        )
+        self.total_left = _setting(
+            "WORKSPACE_CHANGES_MAX_TOTAL_DIFF_BYTES", DEFAULT_MAX_TOTAL_DIFF_BYTES
+        )
+        self.file_left = self.per_file
+
+    def next_file(self) -> None:
+        self.file_left = self.per_file
+
+    def fit(self, line: bytes) -> bytes:
+        kept = line[: max(0, min(self.file_left, self.total_left))]
+        self.file_left -= len(kept)
+        self.total_left -= len(kept)
+        return kept
+
+    @property
+    def spent(self) -> bool:
+        return self.total_left <= 0
 
 
 def _finish(listed: list[FileChange], position: int, parts: list[bytes]) -> None:
@@ -418,25 +430,21 @@ class _BaselineGit:
         if code != 0 and sent:  # with nothing to add, git's complaint is no failure
             raise ChangesUnavailable("git_failed", f"git could not read the changes: {message}")
 
-    class _Scratch:
-        def __init__(self, git: _BaselineGit):
-            self.git = git
-            self.original = git.index
-
-        def __enter__(self):
-            # The baseline's index keeps the stat data of the prepared files: git rehashes
-            # only files whose size or times changed. A copy per request keeps requests apart.
-            scratch = self.original.with_name(f"index-{uuid.uuid4().hex}")
-            if self.original.exists():  # an empty workspace left no index
-                shutil.copyfile(self.original, scratch)
-            self.git.index = scratch
-
-        def __exit__(self, *exc):
-            self.git.index.unlink(missing_ok=True)
-            self.git.index = self.original
-
-    def scratch_index(self) -> _BaselineGit._Scratch:
-        return self._Scratch(self)
+    @contextlib.contextmanager
+    def scratch_index(self) -> Iterator[None]:
+        """A copy of the baseline's index for one request, so requests never meet. It keeps
+        the stat data of the prepared files: git rehashes only files whose size or times
+        changed."""
+        original = self.index
+        scratch = original.with_name(f"index-{uuid.uuid4().hex}")
+        if original.exists():  # an empty workspace left no index
+            shutil.copyfile(original, scratch)
+        self.index = scratch
+        try:
+            yield
+        finally:
+            scratch.unlink(missing_ok=True)
+            self.index = original
 
     def blob_sizes(self, paths: list[str]) -> dict[str, int]:
         if not paths:
