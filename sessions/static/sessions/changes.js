@@ -90,7 +90,14 @@
     const status = item.querySelector("[data-change-status]");
     status.textContent = STATUS_LETTER[file.status] || "?";
     status.title = file.status.replace("_", " ");
-    item.querySelector("[data-change-path]").textContent = file.path;
+    const path = item.querySelector("[data-change-path]");
+    path.textContent = file.path;
+    if (file.symlink) {
+      const tag = document.createElement("span");
+      tag.className = "tag change-link";
+      tag.textContent = "link";
+      path.append(" ", tag);
+    }
     const added = item.querySelector("[data-change-add]");
     const deleted = item.querySelector("[data-change-del]");
     if (file.binary) {

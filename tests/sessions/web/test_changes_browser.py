@@ -89,6 +89,7 @@ def test_files_changed_tab_lists_the_sessions_changes_with_diffs(page, person, r
     assert logo.locator(".diff").count() == 0
 
     link = page.locator(f"{CHANGE}[data-path='passwd-link']")
+    assert link.locator(".change-link").text_content() == "link"
     opened(link)
     assert "+/etc/passwd\n" in link.locator(".diff-add").all_text_contents()
     assert "root:" not in page.text_content("#changes")
