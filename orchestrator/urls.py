@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from billing.views import otlp_logs, otlp_metrics
-from sessions.api.views import SessionViewSet
+from sessions.api.views import SessionArchiveView, SessionChangesView, SessionViewSet
 from sessions.hooks.views import HookView, ToolCompleteView
 from sessions.live.stream import SessionEventsView, session_stream
 from templates.api.views import LaunchView, TemplateViewSet
@@ -49,6 +49,17 @@ urlpatterns = [
         name="session-events",
     ),
     path("api/sessions/from-template", LaunchView.as_view(), name="session-from-template"),
+    # Files changed (sessions/workspaces/changes.py): before the router, same prefix.
+    path(
+        "api/sessions/<uuid:session_id>/changes/",
+        SessionChangesView.as_view(),
+        name="session-changes",
+    ),
+    path(
+        "api/sessions/<uuid:session_id>/archive/",
+        SessionArchiveView.as_view(),
+        name="session-archive",
+    ),
     # Alerting (alerts/api): its own routes under /api/alerts/, before the project's router.
     path("api/", include("alerts.api.urls")),
     # Integrations (integrations/api): the API and the GitHub and GitLab webhooks.

@@ -169,3 +169,35 @@ class HookConfigSerializer(serializers.Serializer):
         help_text="Environment for Claude Code's OpenTelemetry export to this server (tokens "
         "and cost of an attached session).",
     )
+
+
+class FileChangeSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="Relative to the workspace.")
+    status = serializers.ChoiceField(choices=["added", "modified", "deleted", "type_changed"])
+    binary = serializers.BooleanField(help_text="Binary (or too large to diff): no diff text.")
+    symlink = serializers.BooleanField(help_text="A link: its diff is its target, never read.")
+    old_mode = serializers.CharField()
+    new_mode = serializers.CharField()
+    additions = serializers.IntegerField(allow_null=True)
+    deletions = serializers.IntegerField(allow_null=True)
+    old_size = serializers.IntegerField(allow_null=True, help_text="Bytes at the start.")
+    new_size = serializers.IntegerField(allow_null=True, help_text="Bytes now.")
+    diff = serializers.CharField(allow_blank=True, help_text="Unified diff (git format).")
+    diff_truncated = serializers.BooleanField(help_text="The diff was cut at a size cap.")
+
+
+class WorkspaceChangesSerializer(serializers.Serializer):
+    session = serializers.UUIDField()
+    files = FileChangeSerializer(many=True)
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Changed files by status, all of them (also those beyond max_files).",
+    )
+    additions = serializers.IntegerField(help_text="Lines added, over all text files.")
+    deletions = serializers.IntegerField()
+    files_truncated = serializers.BooleanField(help_text="More files changed than are listed.")
+    diff_truncated = serializers.BooleanField(
+        help_text="The total diff cap cut diffs short or left some out."
+    )
+    limits = serializers.DictField(child=serializers.IntegerField())
+    archive_url = serializers.CharField(help_text="The workspace as a tar.gz.")

@@ -1,18 +1,29 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from tenants.api.permissions import CanControlOrReadOnly, CanControlSessions
 from tenants.idempotency import idempotent
 
 from .. import selectors, services
+from ..choices import SessionMode, SessionStatus
 from ..hooks import config as hook_config
 from ..models import CommandLog, SessionMessage
+from ..workspaces import changes, folders
 from .filters import SessionFilter
 from .pagination import SeqCursor, seq_page
 from .serializers import (
@@ -24,6 +35,7 @@ from .serializers import (
     SessionSerializer,
     SessionUpdateSerializer,
     StopSerializer,
+    WorkspaceChangesSerializer,
 )
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -194,3 +206,147 @@ class SessionViewSet(
         after, limit = cursor.validated_data["after"], cursor.validated_data["limit"]
         rows = selectors.events_after(model, session, after, limit + 1)
         return Response(seq_page(rows, limit, serializer_class))
+
+
+# --- files changed: the workspace against the state it started from -----------------------
+
+WORKSPACE_UNAVAILABLE = inline_serializer(
+    name="WorkspaceUnavailable",
+    fields={
+        "detail": serializers.CharField(),
+        "code": serializers.ChoiceField(
+            choices=[
+                "attached",
+                "not_prepared",
+                "workspace_missing",
+                "baseline_missing",
+                "timeout",
+                "git_failed",
+            ]
+        ),
+    },
+)
+
+
+def _workspace_of(session) -> Path:
+    """The session's workspace on this server, or ChangesUnavailable saying why there is
+    none to read."""
+    if session.mode == SessionMode.ATTACHED:
+        raise changes.ChangesUnavailable(
+            "attached",
+            "An attached session runs on its user's machine; its files are not on the server.",
+        )
+    if not session.project_path and session.status in (
+        SessionStatus.PENDING,
+        SessionStatus.PREPARING,
+    ):
+        raise changes.ChangesUnavailable(
+            "not_prepared", "The workspace is still being prepared; try again in a moment."
+        )
+    return folders.workspace_path(organization_id=session.organization_id, session_id=session.pk)
+
+
+def _unavailable(exc: changes.ChangesUnavailable) -> Response:
+    return Response({"detail": str(exc), "code": exc.code}, status=status.HTTP_409_CONFLICT)
+
+
+class SessionChangesView(APIView):
+    """Read access: whoever may view the session (the default IsAuthenticated plus the
+    tenant-scoped lookup)."""
+
+    @extend_schema(
+        operation_id="sessions_changes",
+        summary="Files the session changed in its workspace",
+        description=(
+            "The files the session added, modified and deleted in its workspace against the "
+            "state it was prepared in (untracked files included, .gitignore honoured), each "
+            "with its unified diff. Binary files and files over "
+            "WORKSPACE_CHANGES_MAX_DIFFED_FILE_BYTES are named with their sizes, not dumped. "
+            "At most `limits.max_files` files are listed and the diffs are cut at "
+            "`limits.max_file_diff_bytes` each and `limits.max_total_diff_bytes` together; "
+            "`files_truncated`, `diff_truncated` and each file's `diff_truncated` say so. "
+            "409 with a `code` when there is no workspace to read."
+        ),
+        responses={200: WorkspaceChangesSerializer, 404: None, 409: WORKSPACE_UNAVAILABLE},
+    )
+    def get(self, request, session_id):
+        session = selectors.get_session_for(request.user, session_id)
+        try:
+            found = changes.workspace_changes(_workspace_of(session))
+        except changes.ChangesUnavailable as exc:
+            return _unavailable(exc)
+        return Response(
+            WorkspaceChangesSerializer(
+                {
+                    "session": session.pk,
+                    "files": [{**vars(entry), "symlink": entry.symlink} for entry in found.files],
+                    "counts": found.counts,
+                    "additions": found.additions,
+                    "deletions": found.deletions,
+                    "files_truncated": found.files_truncated,
+                    "diff_truncated": found.diff_truncated,
+                    "limits": changes.limits(),
+                    "archive_url": reverse("session-archive", args=[session.pk]),
+                }
+            ).data
+        )
+
+
+class SessionArchiveView(APIView):
+    @extend_schema(
+        operation_id="sessions_archive",
+        summary="Download the session's workspace as a tar.gz",
+        description=(
+            "The workspace as it is now, streamed as a gzip-compressed tar. Links are stored "
+            "as links (never followed), sockets, pipes and devices are left out. The "
+            "workspace's own `.git` folder is left out unless `include_git=true`."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "include_git", bool, description="Include the workspace's .git folder."
+            )
+        ],
+        responses={
+            (200, "application/gzip"): OpenApiTypes.BINARY,
+            400: None,
+            404: None,
+            409: WORKSPACE_UNAVAILABLE,
+        },
+    )
+    def get(self, request, session_id):
+        session = selectors.get_session_for(request.user, session_id)
+        options = ArchiveOptionsSerializer(data=request.query_params)
+        options.is_valid(raise_exception=True)
+        try:
+            chunks = changes.archive_chunks(
+                _workspace_of(session), include_git=options.validated_data["include_git"]
+            )
+        except changes.ChangesUnavailable as exc:
+            return _unavailable(exc)
+        response = StreamingHttpResponse(_served(chunks, request), content_type="application/gzip")
+        response["Content-Disposition"] = (
+            f'attachment; filename="session-{str(session.pk)[:8]}-workspace.tar.gz"'
+        )
+        return response
+
+
+class ArchiveOptionsSerializer(serializers.Serializer):
+    include_git = serializers.BooleanField(required=False, default=False)
+
+
+def _served(chunks: Iterator[bytes], request) -> Iterator[bytes] | AsyncIterator[bytes]:
+    """Under ASGI a plain iterator would be read whole into memory before the first byte
+    goes out; an async one hands over each chunk as it is made."""
+    if not isinstance(request._request, ASGIRequest):
+        return chunks
+
+    async def each_chunk():
+        done = object()
+        take = sync_to_async(next, thread_sensitive=False)
+        try:
+            while (chunk := await take(chunks, done)) is not done:
+                yield chunk
+        finally:
+            await sync_to_async(chunks.close, thread_sensitive=False)()
+
+    return each_chunk()

@@ -7,17 +7,20 @@ Pure filesystem and git subprocesses: no models, no database writes. The runner 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import shutil
 import stat
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from django.conf import settings
 
 from ..choices import ProjectType
+from . import changes
 from .git import Git, GitCredential, GitError
 from .paths import PathOutsideRoot, resolve_inside
 from .sources import (
@@ -96,8 +99,18 @@ def prepare_workspace(
         # BaseException too: a worker killed mid-clone must not leave half a checkout behind.
         _undo(path, created)
         raise
+    _record_baseline(path)
     logger.info("Workspace %s prepared (%s)", path, project_type)
     return path
+
+
+def _record_baseline(path: Path) -> None:
+    """What the session starts from, for its "files changed". A failure costs only that
+    view (it then says no baseline was recorded), never the session."""
+    try:
+        changes.record_baseline(path)
+    except (changes.ChangesUnavailable, subprocess.SubprocessError, OSError) as exc:
+        logger.warning("No baseline recorded for workspace %s: %s", path, exc)
 
 
 def remove_workspace(path: Path) -> bool:
@@ -112,6 +125,7 @@ def remove_workspace(path: Path) -> bool:
     if target == root or target.parent == root:
         # An organization folder holds other sessions' workspaces; never take them with it.
         raise WorkspaceError(f"{target} is not a session workspace.")
+    _remove_baseline(target)
     if not os.path.lexists(target):
         return False
     _rmtree(target)
@@ -188,8 +202,15 @@ def _claim(path: Path) -> bool:
     return True
 
 
+def _remove_baseline(workspace: Path) -> None:
+    # ValueError: deeper than <org>/<session>, so it never had a baseline.
+    with contextlib.suppress(ValueError):
+        changes.remove_baseline(workspace)
+
+
 def _undo(path: Path, created: bool) -> None:
     """Remove what a failed prepare left; a folder that was there before stays, emptied."""
+    _remove_baseline(path)
     if created:
         _rmtree(path, missing_ok=True)
     else:
