@@ -52,7 +52,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from . import intents
+from .intents import ToolResult, plan_step
 
 logger = logging.getLogger("sessions.agent.scripted_model")
 
@@ -173,10 +173,10 @@ def latest_prompt(messages: list[dict[str, Any]]) -> str:
     return prompts[-1] if prompts else ""
 
 
-def turn_results(messages: list[dict[str, Any]]) -> list[intents.ToolResult]:
+def turn_results(messages: list[dict[str, Any]]) -> list[ToolResult]:
     """Tool results since the latest prompt, in order (the prompt's own belong to the
     interrupted turn before it)."""
-    results: list[intents.ToolResult] = []
+    results: list[ToolResult] = []
     for message in reversed(messages):
         if _is_prompt(message):
             break
@@ -184,7 +184,7 @@ def turn_results(messages: list[dict[str, Any]]) -> list[intents.ToolResult]:
             continue
         blocks = [b for b in _blocks(message.get("content")) if b.get("type") == "tool_result"]
         results[:0] = [
-            intents.ToolResult(_result_text(b.get("content")), bool(b.get("is_error")))
+            ToolResult(_result_text(b.get("content")), bool(b.get("is_error")))
             for b in blocks
         ]
     return results
@@ -287,7 +287,7 @@ def plan_reply(body: dict[str, Any]) -> Reply:
     messages = body.get("messages") or []
     prompt, cwd = latest_prompt(messages), find_cwd(body)
     if not SCENARIO_MARKER.search(prompt):
-        step = intents.plan_step(prompt, turn_results(messages), offered_tools(body), cwd)
+        step = plan_step(prompt, turn_results(messages), offered_tools(body), cwd)
         if step is not None:
             return _step_reply(step, {}, cwd, "Next step")
     scenario = load_scenario(pick_scenario_name(messages))
