@@ -184,8 +184,7 @@ def turn_results(messages: list[dict[str, Any]]) -> list[ToolResult]:
             continue
         blocks = [b for b in _blocks(message.get("content")) if b.get("type") == "tool_result"]
         results[:0] = [
-            ToolResult(_result_text(b.get("content")), bool(b.get("is_error")))
-            for b in blocks
+            ToolResult(_result_text(b.get("content")), bool(b.get("is_error"))) for b in blocks
         ]
     return results
 
