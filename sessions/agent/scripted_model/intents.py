@@ -220,8 +220,8 @@ def plan_create(match: re.Match[str], turn: Turn) -> Step:
     ran = turn.results[1]
     shown = " / ".join(output_lines(ran)[-3:]) or "nothing"
     if ran.is_error:
-        return {"text": f"{created} Running it failed: {shown}"}
-    return {"text": f"{created} Running it prints: {shown}"}
+        return {"text": f"{created} Running it failed ({shown})."}
+    return {"text": f'{created} Running it prints "{shown}".'}
 
 
 # --------------------------------------------------------------------------
@@ -334,8 +334,8 @@ def plan_run_tests(match: re.Match[str], turn: Turn) -> Step:
     ran = turn.results[0]
     summary = " / ".join(output_lines(ran)[-2:]) or "no output"
     if ran.is_error:
-        return {"text": f"The tests failed: {summary}"}
-    return {"text": f"The tests passed: {summary}"}
+        return {"text": f"The tests failed ({summary})."}
+    return {"text": f"The tests passed ({summary})."}
 
 
 def plan_list_files(match: re.Match[str], turn: Turn) -> Step:
@@ -507,11 +507,15 @@ def plan_step(
             step = intent.plan(match, Turn(tuple(results[used : used + seen]), tools, cwd))
         if "tool" in step:
             return step
-        sentences.append(step["text"])
+        sentences.append(_sentence(step["text"]))
         used += seen
     if ignored:
         sentences.append(not_understood(ignored))
     return {"text": " ".join(sentences)}
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def not_understood(ignored: list[str]) -> str:

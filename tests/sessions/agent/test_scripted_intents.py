@@ -105,7 +105,7 @@ def test_create_writes_what_the_prompt_says_and_runs_a_program_that_prints() -> 
     run = plan_step(prompt, [ok("File created")], NO_TOOLS, "/w")
     assert run and run["tool"] == "Bash" and run["input"]["command"] == "python3 hello.py"
     done = plan_step(prompt, [ok("File created"), ok("hi")], NO_TOOLS, "/w")
-    assert done == {"text": "Created hello.py (1 line). Running it prints: hi"}
+    assert done == {"text": 'Created hello.py (1 line). Running it prints "hi".'}
 
 
 @pytest.mark.parametrize(
@@ -197,11 +197,11 @@ def test_run_tests_reports_passed_or_failed_from_the_exit_status() -> None:
     assert plan_step("run the tests", [], NO_TOOLS, "/w")["tool"] == "Bash"
     passed = ok("test_a (t.T) ... ok\n\nRan 1 test in 0.001s\n\nOK")
     assert plan_step("run the tests", [passed], NO_TOOLS, "/w") == {
-        "text": "The tests passed: Ran 1 test in 0.001s / OK"
+        "text": "The tests passed (Ran 1 test in 0.001s / OK)."
     }
     broken = failed("Exit code 1\nFAIL: test_a\nRan 1 test in 0.001s\nFAILED (failures=1)")
     assert plan_step("run the tests", [broken], NO_TOOLS, "/w") == {
-        "text": "The tests failed: Ran 1 test in 0.001s / FAILED (failures=1)"
+        "text": "The tests failed (Ran 1 test in 0.001s / FAILED (failures=1))."
     }
 
 
@@ -306,7 +306,7 @@ def test_cli_create_writes_the_file_runs_it_and_says_so(
     run = _run(server, tmp_path, "create hello.py that prints hi")
     assert (tmp_path / "hello.py").read_text() == 'print("hi")\n'
     assert _tools(run) == ["Write", "Bash"]
-    assert _answers(run) == [f"{PREFIX} Created hello.py (1 line). Running it prints: hi"]
+    assert _answers(run) == [f'{PREFIX} Created hello.py (1 line). Running it prints "hi".']
 
 
 @pytest.mark.e2e
@@ -347,7 +347,7 @@ def test_cli_follow_ups_each_take_their_own_intent(
     assert explained == (
         f"{PREFIX} calc.py is a Python file of 2 lines. It defines 1 function (add)."
     )
-    assert tested.startswith(f"{PREFIX} The tests passed:")
+    assert tested.startswith(f"{PREFIX} The tests passed (")
 
 
 @pytest.mark.e2e
@@ -359,7 +359,7 @@ def test_cli_failing_tests_are_reported_as_failed(
         "    def test_fails(self):\n        self.assertEqual(1, 2)\n"
     )
     [answer] = _answers(_run(server, tmp_path, "run the tests"))
-    assert answer.startswith(f"{PREFIX} The tests failed:")
+    assert answer.startswith(f"{PREFIX} The tests failed (")
 
 
 @pytest.mark.e2e
