@@ -103,10 +103,9 @@ class SessionAdmin(admin.ModelAdmin):
     # Short columns that fit 1280 px beside the filters; the rest is on the session's page.
     list_display = [
         "short_name",
-        "organization",
+        "organization_name",
         "status",
         "runs",
-        "model_label",
         "tool_calls",
         "tokens",
         "cost",
@@ -193,19 +192,20 @@ class SessionAdmin(admin.ModelAdmin):
             return f"{session.model_backend} (no model seen yet)"
         return f"{session.model_backend} ({', '.join(seen)})" if seen else session.model_backend
 
-    @admin.display(description="model")
-    def model_label(self, session: Session) -> str:
-        return session.model_backend
-
     @admin.display(description="name", ordering="name")
     def short_name(self, session: Session) -> str:
         return Truncator(session.name).chars(32)
 
-    @admin.display(description="runs", ordering="mode")
+    @admin.display(description="organization", ordering="organization__name")
+    def organization_name(self, session: Session) -> str:
+        return Truncator(session.organization.name).chars(24)
+
+    @admin.display(description="runs on", ordering="mode")
     def runs(self, session: Session) -> str:
+        """How it runs, then what it talks to: one column, two short lines."""
         if session.mode == SessionMode.ATTACHED:
-            return "attached"
-        return f"managed, {self.jail(session)}"
+            return format_html("attached<br>{}", session.model_backend)
+        return format_html("managed, {}<br>{}", self.jail(session), session.model_backend)
 
     @admin.display(description="tools", ordering="tool_call_count")
     def tool_calls(self, session: Session) -> str:

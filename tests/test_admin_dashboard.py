@@ -17,7 +17,7 @@ from sessions import services
 from sessions.choices import Direction, SessionMode
 from sessions.models import CleanupRecord, CommandLog, HookEvent, Session, SessionMessage
 from tenants.choices import Role
-from tenants.models import User
+from tenants.models import Organization, User
 from tests.conftest import PASSWORD, new_session
 from tests.screenshots import save
 from tests.sessions.web.test_dashboard_browser import page, server  # noqa: F401
@@ -164,6 +164,8 @@ def operator(db) -> User:
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_the_sessions_changelist_fits_a_laptop_screen(page, operator, member) -> None:  # noqa: F811
+    long_name = "Acme Widgets International Holdings and Subsidiaries"
+    Organization.objects.filter(pk=member.organization_id).update(name=long_name)
     for number in range(3):
         session = recorded(
             new_session(
