@@ -133,6 +133,7 @@ def _outside(path: str) -> Step:
 COMMENT = {".py": "#", ".sh": "#", ".rb": "#", ".yml": "#", ".yaml": "#", ".toml": "#"}
 COMMENT |= {".js": "//", ".ts": "//", ".go": "//", ".rs": "//", ".c": "//", ".java": "//"}
 RUNNERS = {".py": "python3", ".sh": "sh", ".js": "node"}
+NOT_READ = re.compile(r"has not been read|read it first", re.I)
 
 
 def _print_statement(suffix: str, text: str) -> str:
@@ -196,30 +197,33 @@ def plan_create(match: re.Match[str], turn: Turn) -> Step:
     if outside_workspace(path):
         return _outside(path)
     content, runnable = requested_content(path, match["rest"])
-    if not turn.results:
-        return {
-            "text": f"I'll create {path}.",
-            "tool": "Write",
-            "input": {"file_path": path, "content": content},
-        }
-    written = turn.results[0]
-    if written.is_error:
-        return {"text": f"I could not create {path}: {_error(written)}"}
+    write = {"file_path": path, "content": content}
+    results = list(turn.results)
+    if results and results[0].is_error and NOT_READ.search(results[0].text):
+        # Claude Code writes over a file only once it has read it: read, then write again.
+        if len(results) == 1:
+            note = f"{path} exists; reading it before writing over it."
+            return {"text": note, "tool": "Read", "input": {"file_path": path}}
+        if len(results) == 2:
+            return {"text": f"Writing {path} again.", "tool": "Write", "input": write}
+        results = results[2:]
+    if not results:
+        return {"text": f"I'll create {path}.", "tool": "Write", "input": write}
+    if results[0].is_error:
+        return {"text": f"I could not create {path}: {_error(results[0])}"}
     lines = content.count("\n")
     created = f"Created {path} ({lines} line{'s' if lines != 1 else ''})."
     if not runnable:
         return {"text": created}
-    runner = RUNNERS[PurePosixPath(path).suffix.lower()]
-    if len(turn.results) == 1:
-        command = f"{runner} {shlex.quote(path)}"
+    if len(results) == 1:
+        command = f"{RUNNERS[PurePosixPath(path).suffix.lower()]} {shlex.quote(path)}"
         return {
             "text": f"Running {path}.",
             "tool": "Bash",
             "input": {"command": command, "description": f"Run {path}"},
         }
-    ran = turn.results[1]
-    shown = " / ".join(output_lines(ran)[-3:]) or "nothing"
-    if ran.is_error:
+    shown = " / ".join(output_lines(results[1])[-3:]) or "nothing"
+    if results[1].is_error:
         return {"text": f"{created} Running it failed ({shown})."}
     return {"text": f'{created} Running it prints "{shown}".'}
 

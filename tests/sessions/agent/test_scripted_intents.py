@@ -108,6 +108,17 @@ def test_create_writes_what_the_prompt_says_and_runs_a_program_that_prints() -> 
     assert done == {"text": 'Created hello.py (1 line). Running it prints "hi".'}
 
 
+def test_create_refused_for_an_unread_file_reads_it_then_writes_again() -> None:
+    prompt = "create notes.txt containing hi"
+    refused = failed("<tool_use_error>File has not been read yet. Read it first.</tool_use_error>")
+    read = plan_step(prompt, [refused], NO_TOOLS, "/w")
+    assert read and read["tool"] == "Read" and read["input"] == {"file_path": "notes.txt"}
+    again = plan_step(prompt, [refused, ok("1\told\n")], NO_TOOLS, "/w")
+    assert again and again["tool"] == "Write" and again["input"]["content"] == "hi\n"
+    done = plan_step(prompt, [refused, ok("1\told\n"), ok("updated")], NO_TOOLS, "/w")
+    assert done == {"text": "Created notes.txt (1 line)."}
+
+
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
@@ -307,6 +318,18 @@ def test_cli_create_writes_the_file_runs_it_and_says_so(
     assert (tmp_path / "hello.py").read_text() == 'print("hi")\n'
     assert _tools(run) == ["Write", "Bash"]
     assert _answers(run) == [f'{PREFIX} Created hello.py (1 line). Running it prints "hi".']
+
+
+@pytest.mark.e2e
+def test_cli_create_over_an_existing_file_replaces_it(
+    server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("old notes\n")
+    run = _run(server, tmp_path, "create notes.txt containing 'new notes'")
+    assert (tmp_path / "notes.txt").read_text() == "new notes\n"
+    # CLI 2.1.x writes over a file it has not read (an "update"); no retry needed.
+    assert _tools(run) == ["Write"]
+    assert _answers(run) == [f"{PREFIX} Created notes.txt (1 line)."]
 
 
 @pytest.mark.e2e
