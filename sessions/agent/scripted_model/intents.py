@@ -212,7 +212,8 @@ def plan_create(match: re.Match[str], turn: Turn) -> Step:
     if results[0].is_error:
         return {"text": f"I could not create {path}: {_error(results[0])}"}
     lines = content.count("\n")
-    created = f"Created {path} ({lines} line{'s' if lines != 1 else ''})."
+    verb = "Replaced" if re.search(r"\bupdated\b", results[0].text) else "Created"
+    created = f"{verb} {path} ({lines} line{'s' if lines != 1 else ''})."
     if not runnable:
         return {"text": created}
     if len(results) == 1:

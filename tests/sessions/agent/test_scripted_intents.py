@@ -115,8 +115,9 @@ def test_create_refused_for_an_unread_file_reads_it_then_writes_again() -> None:
     assert read and read["tool"] == "Read" and read["input"] == {"file_path": "notes.txt"}
     again = plan_step(prompt, [refused, ok("1\told\n")], NO_TOOLS, "/w")
     assert again and again["tool"] == "Write" and again["input"]["content"] == "hi\n"
-    done = plan_step(prompt, [refused, ok("1\told\n"), ok("updated")], NO_TOOLS, "/w")
-    assert done == {"text": "Created notes.txt (1 line)."}
+    updated = ok("The file /w/notes.txt has been updated successfully.")
+    done = plan_step(prompt, [refused, ok("1\told\n"), updated], NO_TOOLS, "/w")
+    assert done == {"text": "Replaced notes.txt (1 line)."}
 
 
 @pytest.mark.parametrize(
@@ -329,7 +330,7 @@ def test_cli_create_over_an_existing_file_replaces_it(
     assert (tmp_path / "notes.txt").read_text() == "new notes\n"
     # CLI 2.1.x writes over a file it has not read (an "update"); no retry needed.
     assert _tools(run) == ["Write"]
-    assert _answers(run) == [f"{PREFIX} Created notes.txt (1 line)."]
+    assert _answers(run) == [f"{PREFIX} Replaced notes.txt (1 line)."]
 
 
 @pytest.mark.e2e
