@@ -192,7 +192,7 @@ def turn_results(messages: list[dict[str, Any]]) -> list[ToolResult]:
 def _result_text(content: Any) -> str:
     if isinstance(content, str):
         return content
-    return "\n".join(b.get("text", "") for b in _blocks(content) if b.get("type") == "text")
+    return "\n".join(str(b.get("text", "")) for b in _blocks(content) if b.get("type") == "text")
 
 
 def offered_tools(body: dict[str, Any]) -> frozenset[str]:
