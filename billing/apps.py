@@ -16,3 +16,9 @@ class BillingConfig(AppConfig):
         from .meter import BillingMeter
 
         extensions.register_meter("billing", BillingMeter)
+
+        from sessions import selectors as session_selectors
+
+        from .selectors import charged_models
+
+        session_selectors.register_model_source("billing", charged_models)

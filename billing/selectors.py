@@ -167,3 +167,10 @@ def cost_report(
 
 def _key(value) -> str:
     return value.isoformat() if isinstance(value, date) else str(value or "")
+
+
+def charged_models(session) -> list[str]:
+    """The models the session's token charges name (an attached session's only record of
+    them, from its telemetry)."""
+    charges = TokenCharge.objects.filter(session=session).exclude(model="")
+    return list(charges.order_by().values_list("model", flat=True).distinct())

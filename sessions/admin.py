@@ -1,16 +1,49 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.text import Truncator
 
-from . import services
+from . import selectors, services
+from .choices import SessionMode
 from .models import CleanupRecord, CommandLog, HookEvent, Session, SessionMessage
 from .validators import validate_agent_metadata
 from .workspaces import folders
+
+
+def grouped(value: int | float | Decimal | None, decimals: int | None = None) -> str:
+    """A number with thousands separators in the active locale (1,234,567)."""
+    if value is None:
+        return "-"
+    return number_format(value, decimal_pos=decimals, force_grouping=True)
+
+
+def dashboard_link(session: Session, text: str) -> str:
+    url = reverse("sessions:detail", args=[session.pk])
+    return format_html('<a href="{}" title="View in dashboard">{}</a>', url, text)
+
+
+class EventRecordAdmin(admin.ModelAdmin):
+    """Rows only ingestion writes: their seq is gap-free per session, the counters and costs
+    are summed from them and the raw events dedupe retries, so the console only reads them."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -67,33 +100,61 @@ class SessionAdminForm(forms.ModelForm):
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     form = SessionAdminForm
+    # Short columns that fit 1280 px beside the filters; the rest is on the session's page.
     list_display = [
-        "name",
-        "organization",
+        "short_name",
+        "organization_name",
         "status",
-        "model_backend",
-        "jail",
-        "mode",
-        "project_type",
-        "created_by",
-        "created_at",
+        "runs",
+        "tool_calls",
+        "tokens",
+        "cost",
+        "created",
+        "dashboard",
     ]
+    list_display_links = ["short_name"]
     list_filter = ["status", "mode", "unsandboxed", "project_type", "organization"]
     search_fields = ["name", "github_repo", "local_path", "id", "created_by__username"]
     date_hierarchy = "created_at"
     list_select_related = ["organization", "created_by"]
     # Operators rename and annotate; everything else is the runner's and ingestion's to write.
     editable_fields = ("name", "metadata")
+    # Counters and costs on the change page, grouped: field name -> its display below.
+    GROUPED = {
+        "num_turns": "turns",
+        "input_tokens": "input_tokens_grouped",
+        "output_tokens": "output_tokens_grouped",
+        "tool_call_count": "tool_call_count_grouped",
+        "cost_usd": "cost",
+        "total_cost_usd": "claude_cost",
+    }
     exclude = ["hook_token_hash"]
 
     def get_readonly_fields(self, request, obj=None):
         hidden = set(self.exclude)
         names = [f.name for f in Session._meta.fields if f.name not in hidden]
         return [
+            "dashboard_page",
             "model_backend",
             "workspace_size",
-            *(n for n in names if n not in self.editable_fields),
+            *(self.GROUPED.get(n, n) for n in names if n not in self.editable_fields),
         ]
+
+    def changelist_view(self, request, extra_context=None):
+        # The app list beside the filters leaves the table half a laptop screen; the
+        # breadcrumbs lead back to it.
+        return super().changelist_view(
+            request, {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        )
+
+    def get_exclude(self, request, obj=None):
+        # Shown grouped, read-only, under their display names instead.
+        return [*self.exclude, *self.GROUPED]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A session is its event record: stop it instead (its workspace is cleaned up by
+        # the services); no service deletes one.
+        return False
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -126,7 +187,69 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="model")
     def model_backend(self, session: Session) -> str:
-        return session.model_backend
+        seen = [] if session.scripted_model else selectors.models_seen(session)
+        if session.mode == SessionMode.ATTACHED and not seen:
+            return f"{session.model_backend} (no model seen yet)"
+        return f"{session.model_backend} ({', '.join(seen)})" if seen else session.model_backend
+
+    @admin.display(description="name", ordering="name")
+    def short_name(self, session: Session) -> str:
+        return Truncator(session.name).chars(32)
+
+    @admin.display(description="organization", ordering="organization__name")
+    def organization_name(self, session: Session) -> str:
+        return Truncator(session.organization.name).chars(24)
+
+    @admin.display(description="runs on", ordering="mode")
+    def runs(self, session: Session) -> str:
+        """How it runs, then what it talks to: one column, two short lines."""
+        if session.mode == SessionMode.ATTACHED:
+            return format_html("attached<br>{}", session.model_backend)
+        return format_html("managed, {}<br>{}", self.jail(session), session.model_backend)
+
+    @admin.display(description="tools", ordering="tool_call_count")
+    def tool_calls(self, session: Session) -> str:
+        return grouped(session.tool_call_count)
+
+    @admin.display(description="tokens")
+    def tokens(self, session: Session) -> str:
+        return grouped(session.input_tokens + session.output_tokens)
+
+    @admin.display(description="cost", ordering="cost_usd")
+    def cost(self, session: Session) -> str:
+        return f"${grouped(session.cost_usd, 4)}"
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, session: Session) -> str:
+        return timezone.localtime(session.created_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="dashboard")
+    def dashboard(self, session: Session) -> str:
+        return dashboard_link(session, "view")
+
+    @admin.display(description="dashboard")
+    def dashboard_page(self, session: Session) -> str:
+        return dashboard_link(session, "View in dashboard")
+
+    @admin.display(description="turns")
+    def turns(self, session: Session) -> str:
+        return grouped(session.num_turns)
+
+    @admin.display(description="tool calls")
+    def tool_call_count_grouped(self, session: Session) -> str:
+        return grouped(session.tool_call_count)
+
+    @admin.display(description="input tokens")
+    def input_tokens_grouped(self, session: Session) -> str:
+        return grouped(session.input_tokens)
+
+    @admin.display(description="output tokens")
+    def output_tokens_grouped(self, session: Session) -> str:
+        return grouped(session.output_tokens)
+
+    @admin.display(description="Claude Code's cost figure (USD)")
+    def claude_cost(self, session: Session) -> str:
+        return grouped(session.total_cost_usd, 4)
 
     @admin.action(description="Stop the selected sessions")
     def stop_sessions(self, request, queryset):
@@ -141,7 +264,7 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SessionMessage)
-class SessionMessageAdmin(admin.ModelAdmin):
+class SessionMessageAdmin(EventRecordAdmin):
     list_display = ["session", "seq", "direction", "created_at"]
     list_filter = ["direction"]
     search_fields = ["content", "session__name"]
@@ -150,16 +273,24 @@ class SessionMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(CommandLog)
-class CommandLogAdmin(admin.ModelAdmin):
-    list_display = ["session", "seq", "tool", "is_error", "duration_ms", "created_at"]
+class CommandLogAdmin(EventRecordAdmin):
+    list_display = ["session", "seq", "tool", "is_error", "duration", "cost", "created_at"]
     list_filter = ["is_error", "tool"]
     search_fields = ["tool", "result", "session__name", "tool_use_id"]
     list_select_related = ["session"]
     date_hierarchy = "created_at"
 
+    @admin.display(description="duration (ms)", ordering="duration_ms")
+    def duration(self, log: CommandLog) -> str:
+        return grouped(log.duration_ms)
+
+    @admin.display(description="cost (USD)", ordering="cost_usd")
+    def cost(self, log: CommandLog) -> str:
+        return grouped(log.cost_usd, 6)
+
 
 @admin.register(HookEvent)
-class HookEventAdmin(admin.ModelAdmin):
+class HookEventAdmin(EventRecordAdmin):
     """The raw record of every ingested event: read-only, for audits and debugging."""
 
     list_display = ["session", "hook_event_name", "seq", "event_key", "created_at"]
@@ -168,24 +299,12 @@ class HookEventAdmin(admin.ModelAdmin):
     list_select_related = ["session"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(CleanupRecord)
-class CleanupRecordAdmin(admin.ModelAdmin):
+class CleanupRecordAdmin(EventRecordAdmin):
     """Who removed or ended what, when and why: compensation and the reconciler."""
 
     list_display = ["created_at", "action", "actor", "session_id", "path", "reason"]
     list_filter = ["action", "actor"]
     search_fields = ["session_id", "path", "reason"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -97,8 +97,13 @@ class Session(models.Model):
 
     @property
     def model_backend(self) -> str:
-        """What the session's Claude Code talks to, as users see it labelled."""
-        return "scripted demo model" if self.scripted_model else "Anthropic API"
+        """What the session's Claude Code talks to, as users see it labelled. An attached
+        session is someone's own Claude Code: which model it talks to is theirs to choose."""
+        if self.scripted_model:
+            return "scripted demo model"
+        if self.mode == SessionMode.ATTACHED:
+            return "own Claude Code"
+        return "Anthropic API"
 
 
 def session_budget(session: Session) -> Decimal | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
@@ -41,3 +43,23 @@ def events_after(
 ):
     """Up to `limit` events of one kind after the cursor `after`, in seq order."""
     return list(model.objects.filter(session=session, seq__gt=after).order_by("seq")[:limit])
+
+
+# Which models a session used, as a feature app learns it (billing: its token charges, the
+# only record an attached session has); registered in the feature's AppConfig.ready().
+ModelSource = Callable[[Session], Iterable[str]]
+_model_sources: dict[str, ModelSource] = {}
+
+
+def register_model_source(name: str, source: ModelSource) -> None:
+    _model_sources[name] = source
+
+
+def models_seen(session: Session) -> list[str]:
+    """The model ids the session's Claude Code was seen using: its turn results' per-model
+    usage, then each registered source. For the operator console (platform-wide)."""
+    usage = session.model_usage if isinstance(session.model_usage, dict) else {}
+    seen = set(usage)
+    for source in _model_sources.values():
+        seen.update(source(session))
+    return sorted(str(name) for name in seen if name)

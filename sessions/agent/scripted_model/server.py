@@ -23,8 +23,16 @@ Scenario files (``scenarios/NAME.json``)::
 A step with ``tool``/``tools`` answers with tool_use blocks; a step with only
 ``text`` is the final answer (stop_reason ``end_turn``). ``{{cwd}}`` and the
 scenario variables are substituted in strings; a relative ``file_path`` is
-made absolute against the cwd Claude Code reports. A prompt containing
-``[scenario:NAME]`` selects the scenario; otherwise ``default`` is played.
+made absolute against the cwd Claude Code reports.
+
+What a turn plays, decided from its latest prompt alone:
+
+1. ``[scenario:NAME]`` in the latest prompt: that scenario;
+2. else an intent the prompt asks for ("create hello.py that prints hi",
+   "edit README.md to ...", "run the tests", "list the files", "explain
+   main.py"; see :mod:`.intents`): real tool calls on the named files;
+3. else the scenario of the earliest prompt that named one (a plain follow-up
+   such as "again" continues it), else ``default``.
 
 Run standalone with ``python -m sessions.agent.scripted_model.server --port 8765``.
 """
@@ -43,6 +51,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from .intents import ToolResult, plan_step
 
 logger = logging.getLogger("sessions.agent.scripted_model")
 
@@ -76,6 +86,12 @@ class Scenario:
 def scenario_names() -> list[str]:
     """Names of all shipped scenarios (file stems in ``scenarios/``)."""
     return sorted(path.stem for path in SCENARIO_DIR.glob("*.json"))
+
+
+def scenario_table() -> str:
+    """The README's Markdown table of shipped scenarios (a test keeps the two equal)."""
+    rows = [f"| `{name}` | {load_scenario(name).description} |" for name in scenario_names()]
+    return "\n".join(["| Scenario | What it does |", "|---|---|", *rows])
 
 
 def load_scenario(name: str) -> Scenario:
@@ -150,6 +166,37 @@ def pick_scenario_name(messages: list[dict[str, Any]]) -> str:
         if found:
             return found[-1]
     return DEFAULT_SCENARIO
+
+
+def latest_prompt(messages: list[dict[str, Any]]) -> str:
+    prompts = ["\n".join(_human_texts(m)) for m in messages if _is_prompt(m)]
+    return prompts[-1] if prompts else ""
+
+
+def turn_results(messages: list[dict[str, Any]]) -> list[ToolResult]:
+    """Tool results since the latest prompt, in order (the prompt's own belong to the
+    interrupted turn before it)."""
+    results: list[ToolResult] = []
+    for message in reversed(messages):
+        if _is_prompt(message):
+            break
+        if message.get("role") != "user":
+            continue
+        blocks = [b for b in _blocks(message.get("content")) if b.get("type") == "tool_result"]
+        results[:0] = [
+            ToolResult(_result_text(b.get("content")), bool(b.get("is_error"))) for b in blocks
+        ]
+    return results
+
+
+def _result_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(str(b.get("text", "")) for b in _blocks(content) if b.get("type") == "text")
+
+
+def offered_tools(body: dict[str, Any]) -> frozenset[str]:
+    return frozenset(str(t.get("name")) for t in body.get("tools") or [] if isinstance(t, dict))
 
 
 def step_index(messages: list[dict[str, Any]]) -> int:
@@ -237,24 +284,30 @@ def plan_reply(body: dict[str, Any]) -> Reply:
     if is_side_request(body):
         return Reply([_text(f"{PREFIX} Scripted demo session")], "end_turn")
     messages = body.get("messages") or []
+    prompt, cwd = latest_prompt(messages), find_cwd(body)
+    if not SCENARIO_MARKER.search(prompt):
+        step = plan_step(prompt, turn_results(messages), offered_tools(body), cwd)
+        if step is not None:
+            return _step_reply(step, {}, cwd, "Next step")
     scenario = load_scenario(pick_scenario_name(messages))
     index = step_index(messages)
     if index >= len(scenario.steps):
         done = f"{PREFIX} Scenario '{scenario.name}' is complete."
         return Reply([_text(done)], "end_turn")
-    return _step_reply(scenario, index, find_cwd(body))
-
-
-def _step_reply(scenario: Scenario, index: int, cwd: str | None) -> Reply:
-    step = scenario.steps[index]
     variables = {**scenario.variables, "cwd": cwd or ".", "scenario": scenario.name}
-    delay = float(step.get("delay", scenario.delay))
+    step = {"delay": scenario.delay, **scenario.steps[index]}
+    return _step_reply(step, variables, cwd, f"Step {index + 1}/{len(scenario.steps)}")
+
+
+def _step_reply(
+    step: dict[str, Any], variables: dict[str, Any], cwd: str | None, note: str
+) -> Reply:
+    delay = float(step.get("delay", 0))
     tools = _step_tools(step)
     if not tools:
         text = _fill(step.get("text", "Done."), variables)
         return Reply([_text(f"{PREFIX} {text}")], "end_turn", delay)
-    note = step.get("text") or f"Step {index + 1}/{len(scenario.steps)}"
-    content = [_text(f"{PREFIX} {_fill(note, variables)}")]
+    content = [_text(f"{PREFIX} {_fill(step.get('text') or note, variables)}")]
     content += [_tool_block(call, variables, cwd) for call in tools]
     return Reply(content, "tool_use", delay)
 
@@ -491,7 +544,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--delay", type=float, default=None, help="seconds to wait before every reply"
     )
+    parser.add_argument(
+        "--scenario-table",
+        action="store_true",
+        help="print the README's table of shipped scenarios and exit",
+    )
     args = parser.parse_args(argv)
+    if args.scenario_table:
+        print(scenario_table())
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     server = ScriptedModelServer(port=args.port, host=args.host, delay=args.delay).start()
     print(

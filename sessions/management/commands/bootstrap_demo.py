@@ -23,6 +23,12 @@ DEMO_SLUG = "demo"
 DEMO_USERNAME = "demo-admin"
 DEMO_SESSION = "Demo session"
 ACTIVE_RUN_STATUSES = (SessionStatus.PREPARING, SessionStatus.RUNNING)
+# Answered by the scripted demo model's intents (README: "The scripted demo model"); a real
+# model reads it the same way.
+DEMO_PROMPT = (
+    "Explain widgets.py, create test_widgets.py, run the tests, "
+    "then add a line 'Tested with unittest.' to README.md"
+)
 # Outside DATA_DIR (no local root may be inside it); `make run` puts it in LOCAL_PROJECT_ROOTS.
 DEMO_PROJECTS = settings.BASE_DIR / "demo-projects"
 
@@ -106,7 +112,7 @@ class Command(BaseCommand):
             name=DEMO_SESSION,
             project_type=ProjectType.LOCAL,
             local_path=str(repo),
-            initial_prompt="Look around the project and leave some notes. [scenario:default]",
+            initial_prompt=DEMO_PROMPT,
         )
         label = "scripted demo model" if session.scripted_model else "the Anthropic API"
         self.stdout.write(f"Demo session {session.pk} started on {label}.")
