@@ -12,11 +12,12 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 
 from tests.screenshots import save
-
-# daphne serving the app on the test database, as for the dashboard's browser tests.
-from tests.sessions.web.test_dashboard_browser import server  # noqa: F401
+from tests.sessions.web import test_dashboard_browser as dashboard
 
 pytestmark = pytest.mark.django_db
+
+# daphne serving the app on the test database, as for the dashboard's browser tests.
+server = dashboard.server
 
 DOCS_PAGES = ["/api/docs/", "/api/redoc/"]
 ASSET = re.compile(r"""(?:src|href)=["']([^"']+)["']""")
@@ -67,7 +68,7 @@ def test_the_sidecar_is_pinned_like_every_other_dependency():
 
 
 @pytest.fixture
-def offline_page(server, browser):  # noqa: F811
+def offline_page(server, browser):
     """A page that can reach the test server and nothing else: any other request is aborted
     (and remembered, so a test can say what the page tried to load)."""
     context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900})
