@@ -121,6 +121,7 @@
   // DOMParser builds them in an inert document (no script runs) and they are moved over.
   function insert(newSessions) {
     const parser = new DOMParser();
+    let arrived = 0;
     // The server sends the newest first: prepend the oldest first to keep that order.
     for (const item of newSessions.slice().reverse()) {
       if (list.querySelector(`[data-session-id="${CSS.escape(item.id)}"]`)) continue;
@@ -132,12 +133,25 @@
       adopted.dataset.arrivedLive = "";
       formatNumbers(adopted);
       list.prepend(adopted);
+      arrived += 1;
     }
+    if (arrived) countArrivals(arrived);
     if (rows().length) {
       list.hidden = false;
       const empty = document.querySelector("[data-empty-list]");
       if (empty) empty.remove();
     }
+  }
+
+  // The "N sessions" line counts the ones that arrived too.
+  function countArrivals(arrived) {
+    const total = document.querySelector("[data-total]");
+    if (!total) return;
+    const count = Number(total.dataset.number) + arrived;
+    total.dataset.number = String(count);
+    total.textContent = integer.format(count);
+    const noun = document.querySelector("[data-total-noun]");
+    if (noun) noun.textContent = count === 1 ? "session" : "sessions";
   }
 
   function pollQuery() {

@@ -71,6 +71,7 @@ def test_a_session_created_elsewhere_appears_without_a_reload(page, person):
     fresh = attached(person, "made <b>elsewhere</b>", initial_prompt="Deploy it")
     page.wait_for_selector(row(fresh), timeout=ARRIVAL_TIMEOUT_MS)
     assert shown_names(page) == ["made <b>elsewhere</b>", "already here"]
+    assert page.text_content("[data-list-count]").split() == ["2", "sessions"]
     assert page.locator("[data-session-list] b").count() == 0  # text, not markup
     assert page.text_content(f"{row(fresh)} [data-prompt]") == "Deploy it"
     assert page.text_content(f"{row(fresh)} [data-status-badge]") == "Pending"
