@@ -155,7 +155,10 @@ def test_pagination_shows_numbers_and_counts_and_keeps_search_and_filters(web, m
     new_session(member, name="other")
     first = web(member).get("/?q=match&status=preparing").content.decode()
     assert 'Sessions <span data-number="1">1</span>–<span data-number="25">25</span>' in first
-    assert '<span data-number="53">53</span> sessions matching “match”' in first
+    assert (
+        '<span data-total data-number="53">53</span> <span data-total-noun>sessions</span> '
+        "matching “match”"
+    ) in first
     assert 'aria-current="page">1<' in first
     for page in (2, 3):
         assert f'href="?q=match&amp;status=preparing&amp;page={page}">{page}<' in first
