@@ -66,8 +66,6 @@ def _require_control(request: HttpRequest) -> None:
 def session_list(request: HttpRequest) -> HttpResponse:
     filters, chosen, sessions = _listed(request)
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
-    for session in page.object_list:
-        session.duration_label = _duration_of(session)
     list_config = {
         "statusesUrl": reverse("sessions:statuses"),
         "endedStatuses": sorted(ENDED_STATUSES),
@@ -103,23 +101,6 @@ def _listed(request: HttpRequest):
     narrowing = {field: value for field, value in chosen.items() if field != "q"}
     sessions = selectors.sessions_visible_to(request.user).filter(**narrowing)
     return filters, chosen, search_sessions(sessions, chosen.get("q", ""))
-
-
-def _duration_of(session: Session) -> str:
-    end = session.ended_at or timezone.now()
-    return elapsed_label((end - session.created_at).total_seconds())
-
-
-def elapsed_label(seconds: float) -> str:
-    """Like "45 s", "3 min 4 s" or "2 h 5 min"; list.js has the same rule (running ones)."""
-    whole = max(0, int(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"
 
 
 @require_GET
@@ -169,7 +150,6 @@ def _created_since(request: HttpRequest, since: datetime, *, shown: list) -> dic
     created = sessions.filter(created_at__gte=start).exclude(pk__in=shown)
     rows = []
     for session in created[:SESSIONS_PER_PAGE]:
-        session.duration_label = _duration_of(session)
         html = render_to_string("sessions/_session_row.html", {"session": session}, request)
         rows.append({"id": str(session.pk), "html": html})
     return {"new_sessions": rows, "since": now.isoformat()}

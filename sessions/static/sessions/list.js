@@ -59,7 +59,7 @@
     }
   }
 
-  // "45 s", "3 min 4 s", "2 h 5 min": the server's rule (views.elapsed_label).
+  // "45 s", "3 min 4 s", "2 h 5 min": the server's rule (templatetags/session_list.py).
   function elapsed(seconds) {
     const whole = Math.max(0, Math.floor(seconds));
     const hours = Math.floor(whole / 3600);

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from sessions.choices import SessionStatus
 from sessions.models import Session
+from sessions.templatetags import session_list
 from sessions.web import views
 from tests.conftest import new_session
 from tests.sessions.web.test_dashboard import field_block, new_session_form
@@ -143,7 +144,7 @@ def test_a_running_sessions_duration_runs_to_now(web, member):
     "seconds, label", [(0, "0 s"), (59.9, "59 s"), (61, "1 min 1 s"), (7322, "2 h 2 min")]
 )
 def test_elapsed_label(seconds, label):
-    assert views.elapsed_label(seconds) == label
+    assert session_list.elapsed_label(seconds) == label
 
 
 # --- pagination and empty states --------------------------------------------------------
