@@ -16,6 +16,7 @@ from tests.conftest import new_session
 from tests.screenshots import save
 from tests.sessions.web import test_dashboard_browser as dashboard
 from tests.sessions.web.test_dashboard_browser import TURN_TIMEOUT_MS, let_the_turn_finish, log_in
+from tests.templates.conftest import make_template
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -158,3 +159,15 @@ def test_a_refused_option_unfolds_the_advanced_options_with_the_reason(page, per
     page.wait_for_selector("details[data-advanced][open] [data-field=max_turns] .error")
     assert "maxTurns must be a whole number" in page.text_content("[data-field=max_turns] .error")
     assert Session.objects.count() == 0
+
+
+def test_with_a_template_chosen_its_options_apply_not_the_advanced_ones(page, person):
+    template = make_template(person)
+    log_in(page, person)
+    page.goto("/sessions/new/")
+    assert page.is_visible("details[data-advanced]")
+    page.select_option("#id_template", str(template.pk))
+    assert not page.is_visible("details[data-advanced]")
+    assert page.is_disabled("#id_max_turns")
+    page.select_option("#id_template", "")
+    assert page.is_visible("details[data-advanced]") and not page.is_disabled("#id_max_turns")
