@@ -15,6 +15,16 @@ from .. import agent_options
 from ..api.filters import MAX_SEARCH_CHARS
 from ..choices import ProjectType, SessionMode, SessionStatus
 
+# The fields that are the session's own (the rest are agent options, sent as its metadata).
+SESSION_FIELDS = (
+    "name",
+    "project_type",
+    "github_repo",
+    "git_ref",
+    "local_path",
+    "initial_prompt",
+    "mode",
+)
 # The advanced options: form field -> the session metadata key (sessions/agent_options.py).
 AGENT_OPTIONS = {
     "model": "model",
@@ -171,14 +181,8 @@ class NewSessionForm(forms.Form):
 
     def session_fields(self) -> dict:
         """What services.create_session takes, from the cleaned form."""
-        fields = {
-            key: self.cleaned_data[key]
-            for key in ("name", "project_type", "github_repo", "git_ref", "local_path")
-        }
-        fields["initial_prompt"] = self.cleaned_data["initial_prompt"]
-        fields["mode"] = self.cleaned_data["mode"]
-        fields["metadata"] = self.agent_metadata()
-        return fields
+        fields = {key: self.cleaned_data[key] for key in SESSION_FIELDS}
+        return {**fields, "metadata": self.agent_metadata()}
 
     def agent_metadata(self) -> dict:
         """The advanced options the user changed, as metadata keys. One left at its default
