@@ -249,6 +249,7 @@ def test_form_offers_no_local_folder_when_local_sessions_are_disabled(web, membe
     body = web(member).get("/sessions/new/").content.decode()
     assert 'value="github"' in body
     assert 'value="local"' not in body and 'data-project="local"' not in body
+    assert "Local folders are not enabled for your organization" in body
 
 
 def test_a_local_session_is_refused_on_post_when_disabled(web, member):
@@ -265,6 +266,7 @@ def test_form_offers_a_local_folder_when_the_organization_has_local_roots(
 ):
     body = web(member).get("/sessions/new/").content.decode()
     assert 'value="local"' in body and 'data-project="local"' in body
+    assert "data-local-disabled" not in body
 
 
 # --- the new-session form: advanced options -----------------------------------------------

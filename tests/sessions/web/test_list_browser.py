@@ -63,6 +63,7 @@ def test_the_search_finds_sessions_by_name_prompt_and_repository(page, person):
     page.press("input[name=q]", "Enter")
     page.wait_for_selector("text=No session matches “no such thing”")
     assert shown_names(page) == []
+    save(page, "session-list-no-match")
 
 
 def test_a_session_created_elsewhere_appears_without_a_reload(page, person):
@@ -121,6 +122,7 @@ def test_advanced_options_are_folded_then_chosen_and_submitted(page, person, rep
     assert page.locator("input[name=project_type][value=local]").count() == 0
     # The server's default (the test server runs bypassPermissions) is filled in.
     assert page.is_checked("input[name=permission_mode][value=bypassPermissions]")
+    save(page, "session-new")
     page.click("details[data-advanced] > summary")
     assert page.is_visible("#id_max_turns")
     page.fill("#id_name", "with options")
