@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from billing.views import otlp_logs, otlp_metrics
+from orchestrator.api_docs import RedocDocsView, SwaggerDocsView
 from sessions.api.views import SessionArchiveView, SessionChangesView, SessionViewSet
 from sessions.hooks.views import HookView, ToolCompleteView
 from sessions.live.stream import SessionEventsView, session_stream
@@ -33,12 +34,9 @@ urlpatterns = [
     path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/audit/", AuditEventListView.as_view(), name="api-audit"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path(
-        "api/docs/",
-        # GET only: its HTML renderer has no template for an OPTIONS answer (a 500).
-        SpectacularSwaggerView.as_view(url_name="api-schema", http_method_names=["get", "head"]),
-        name="api-docs",
-    ),
+    # Swagger UI and ReDoc from our own static files (orchestrator/api_docs.py).
+    path("api/docs/", SwaggerDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", RedocDocsView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/hooks/", HookView.as_view(), name="api-hooks"),
     path("api/hooks/tool-complete", ToolCompleteView.as_view(), name="api-hooks-tool-complete"),
     # Live transports, before the router: same prefix as the session routes.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 import uuid
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -19,12 +20,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tenants.quotas import QuotaExceeded
 
 from .. import selectors, services
+from ..api.filters import search_sessions
 from ..choices import ENDED_STATUSES, SessionMode, SessionStatus
 from ..hooks import config as hook_config
 from ..models import CommandLog, Session, SessionMessage, session_budget
@@ -37,6 +42,10 @@ SESSIONS_PER_PAGE = 25
 # A page renders at most this many events of each kind; the live client fetches the rest.
 INITIAL_EVENTS = 1000
 STATUS_POLL_MAX_IDS = 100
+# How far back the list's discovery of new sessions looks before the `since` it is given
+# (see _created_since), and at most how far back it looks at all.
+NEW_SESSIONS_SLACK = timedelta(seconds=60)
+NEW_SESSIONS_LOOKBACK_MAX = timedelta(days=1)
 # Input keys that say the most about a tool call in one line, in order of preference.
 SUMMARY_KEYS = ("command", "file_path", "pattern", "path", "url", "query", "description")
 SUMMARY_CHARS = 160
@@ -55,27 +64,50 @@ def _require_control(request: HttpRequest) -> None:
 @require_GET
 @dashboard_login_required
 def session_list(request: HttpRequest) -> HttpResponse:
-    filters = SessionFilterForm(request.GET)
-    filters.is_valid()  # a value that is not a choice is left out of cleaned_data: ignored
-    chosen = {field: value for field, value in filters.cleaned_data.items() if value}
-    sessions = selectors.sessions_visible_to(request.user).filter(**chosen)
+    filters, chosen, sessions = _listed(request)
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    list_config = {
+        "statusesUrl": reverse("sessions:statuses"),
+        "endedStatuses": sorted(ENDED_STATUSES),
+        # Only the first page shows the newest sessions: only it takes in new ones.
+        "discover": page.number == 1,
+        "since": timezone.now().isoformat(),
+        "filters": {key: str(value) for key, value in chosen.items()},
+    }
     return render(
         request,
         "sessions/session_list.html",
         {
             "page": page,
+            "page_numbers": page.paginator.get_elided_page_range(
+                page.number, on_each_side=2, on_ends=1
+            ),
             "filters": filters,
             "filter_query": urlencode(chosen),
             "filtered": bool(chosen),
-            "ended_statuses": " ".join(sorted(ENDED_STATUSES)),
+            "search": chosen.get("q", ""),
+            "narrowed": any(field != "q" for field in chosen),
+            "list_config": list_config,
         },
     )
 
 
+def _listed(request: HttpRequest):
+    """The filter form, the filters it chose and the user's sessions they select: the list
+    page and its discovery of new sessions (session_statuses) select alike."""
+    filters = SessionFilterForm(request.GET)
+    filters.is_valid()  # a value that is not valid is left out of cleaned_data: ignored
+    chosen = {field: value for field, value in filters.cleaned_data.items() if value}
+    narrowing = {field: value for field, value in chosen.items() if field != "q"}
+    sessions = selectors.sessions_visible_to(request.user).filter(**narrowing)
+    return filters, chosen, search_sessions(sessions, chosen.get("q", ""))
+
+
 @require_GET
 def session_statuses(request: HttpRequest) -> JsonResponse:
-    """The light poll behind the list page's live badges: a few sessions' status by id."""
+    """The light poll behind the list page: a few sessions' status by id and, given `since`
+    (and the list's filters and search), the sessions created since then that the list
+    shows, rendered as its rows, so a list's first page takes them in without a reload."""
     if not request.user.is_authenticated:
         return JsonResponse({"detail": "Log in first."}, status=401)
     ids = []
@@ -85,7 +117,42 @@ def session_statuses(request: HttpRequest) -> JsonResponse:
         except ValueError:
             continue
     sessions = selectors.sessions_visible_to(request.user).filter(pk__in=ids)
-    return JsonResponse({"sessions": [_status_of(session) for session in sessions]})
+    answer = {"sessions": [_status_of(session) for session in sessions]}
+    if "since" in request.GET:
+        try:
+            since = _moment(request.GET["since"])
+        except ValueError as exc:
+            return JsonResponse({"detail": str(exc)}, status=400)
+        answer |= _created_since(request, since, shown=ids)
+    return JsonResponse(answer)
+
+
+def _moment(raw: str) -> datetime:
+    try:
+        moment = parse_datetime(raw)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(
+            "since must be an ISO 8601 date and time with its offset, "
+            "e.g. 2026-01-31T12:00:00+00:00 (the `since` of the previous answer)."
+        )
+    return moment
+
+
+def _created_since(request: HttpRequest, since: datetime, *, shown: list) -> dict:
+    # A session is stamped when its transaction starts and seen once it commits: look back
+    # a little so one that committed just after the last poll is not missed; the ids the
+    # page already shows are left out.
+    now = timezone.now()
+    start = max(since, now - NEW_SESSIONS_LOOKBACK_MAX) - NEW_SESSIONS_SLACK
+    _, _, sessions = _listed(request)
+    created = sessions.filter(created_at__gte=start).exclude(pk__in=shown)
+    rows = []
+    for session in created[:SESSIONS_PER_PAGE]:
+        html = render_to_string("sessions/_session_row.html", {"session": session}, request)
+        rows.append({"id": str(session.pk), "html": html})
+    return {"new_sessions": rows, "since": now.isoformat()}
 
 
 def _status_of(session: Session) -> dict:
@@ -102,6 +169,8 @@ def _status_of(session: Session) -> dict:
         "output_tokens": session.output_tokens,
         "total_cost_usd": f"{session.total_cost_usd:.4f}",
         "cost_usd": f"{session.cost_usd:.4f}",
+        "created_at": session.created_at.isoformat(),
+        "ended_at": session.ended_at.isoformat() if session.ended_at else None,
         **{f"budget_{k}": v for k, v in (cost_meter(session) or {}).items()},
     }
 
@@ -119,7 +188,7 @@ def cost_meter(session: Session) -> dict | None:
 @dashboard_login_required
 def session_new(request: HttpRequest) -> HttpResponse:
     _require_control(request)
-    form = NewSessionForm(request.POST or None)
+    form = NewSessionForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         session = _create(request, form)
         if session is not None and session.new_hook_token:
@@ -133,12 +202,14 @@ def session_new(request: HttpRequest) -> HttpResponse:
 
 def render_new_session(request: HttpRequest, form: NewSessionForm, status: int = 200):
     """The new-session page; features may add to its form (extensions, `session_new`)."""
+    form.fit_to(request.user)  # what this user is offered, whoever built the form
     context = {"form": form, "extensions": extensions.render("session_new", request=request)}
     return render(request, "sessions/session_new.html", context, status=status)
 
 
 def _create(request: HttpRequest, form: NewSessionForm) -> Session | None:
-    """The new session, or None with the reasons attached to the form's fields."""
+    """The new session, or None with the reasons attached to the form's fields. The same
+    service and rules as the API's POST /api/sessions/: the form only shapes the request."""
     if request.user.organization_id is None:
         form.add_error(
             None,
@@ -148,11 +219,11 @@ def _create(request: HttpRequest, form: NewSessionForm) -> Session | None:
         return None
     try:
         return services.create_session(
-            organization=request.user.organization, actor=request.user, **form.cleaned_data
+            organization=request.user.organization, actor=request.user, **form.session_fields()
         )
     except ValidationError as exc:
-        # The service's errors name fields (github_repo, local_path, ...) the form has.
-        form.add_error(None, exc)
+        # The service's errors name fields (github_repo, local_path, metadata's options).
+        form.add_service_errors(exc)
         return None
     except QuotaExceeded as exc:
         # The API's 429 message, word for word: the limit, the usage and what to do.

@@ -1,22 +1,41 @@
 /*
- * Live status badges on the session list: a light poll of the statuses of the sessions on
- * the page (one indexed query per poll), fast while one of them is active, slow otherwise.
+ * The session list, live: a light poll of /sessions/statuses/ (one indexed query for the
+ * sessions on the page, one for new ones), fast while a session on the page is active, slow
+ * otherwise. On the first page the same poll brings the sessions created since the last one
+ * that match the page's filters and search, already rendered by the server as list rows.
+ * Numbers are shown in the reader's locale; running sessions' durations tick.
  */
 (function () {
   "use strict";
 
-  // Filters apply as soon as one is picked; the button stays for browsers without scripts.
+  // Filters apply as soon as one is picked; the button stays for browsers without scripts
+  // (and submits the search).
   const filters = document.querySelector("[data-filters]");
   if (filters) {
-    filters.addEventListener("change", () => filters.submit());
+    filters.addEventListener("change", (event) => {
+      if (event.target.name !== "q") filters.submit();
+    });
   }
 
   const list = document.querySelector("[data-session-list]");
-  if (!list) return;
-  const ended = new Set((list.dataset.endedStatuses || "").split(" "));
+  const configElement = document.getElementById("list-config");
+  if (!list || !configElement) return;
+  const config = JSON.parse(configElement.textContent);
+  const ended = new Set(config.endedStatuses);
   const ACTIVE_MS = 4000;
   const QUIET_MS = 20000;
+  // The first page also waits for sessions started elsewhere: it looks more often.
+  const DISCOVERY_MS = 8000;
+  let since = config.since;
   let timer = null;
+
+  const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+  const usd = new Intl.NumberFormat(undefined, {
+    style: "currency",
+    currency: "USD",
+    minimumFractionDigits: 2,
+    maximumFractionDigits: 4,
+  });
 
   function rows() {
     return Array.from(list.querySelectorAll("[data-session-id]"));
@@ -27,6 +46,38 @@
       const badge = row.querySelector("[data-status-badge]");
       return badge && !ended.has(badge.dataset.status);
     });
+  }
+
+  function formatNumbers(root) {
+    for (const element of root.querySelectorAll("[data-number]")) {
+      const value = Number(element.dataset.number);
+      if (Number.isFinite(value)) element.textContent = integer.format(value);
+    }
+    for (const element of root.querySelectorAll("[data-usd]")) {
+      const value = Number(element.dataset.usd);
+      if (Number.isFinite(value)) element.textContent = usd.format(value);
+    }
+  }
+
+  // "45 s", "3 min 4 s", "2 h 5 min": the server's rule (templatetags/session_list.py).
+  function elapsed(seconds) {
+    const whole = Math.max(0, Math.floor(seconds));
+    const hours = Math.floor(whole / 3600);
+    const minutes = Math.floor((whole % 3600) / 60);
+    const secs = whole % 60;
+    if (hours) return `${hours} h ${minutes} min`;
+    if (minutes) return `${minutes} min ${secs} s`;
+    return `${secs} s`;
+  }
+
+  function refreshDurations() {
+    for (const element of list.querySelectorAll("[data-duration]")) {
+      const start = Date.parse(element.dataset.start);
+      const end = element.dataset.end ? Date.parse(element.dataset.end) : Date.now();
+      if (Number.isFinite(start) && Number.isFinite(end)) {
+        element.textContent = elapsed((end - start) / 1000);
+      }
+    }
   }
 
   function ago(iso) {
@@ -48,19 +99,100 @@
     if (!row) return;
     const badge = row.querySelector("[data-status-badge]");
     if (badge && badge.dataset.status !== session.status) {
-      badge.className = `badge badge-${session.status.replace(/[^a-z]/g, "")}`;
+      badge.className = `badge badge-${session.status.replace(/[^a-z_]/g, "")}`;
       badge.dataset.status = session.status;
       badge.textContent = session.status_label;
     }
     const calls = row.querySelector("[data-tool-calls]");
-    if (calls) calls.textContent = String(session.tool_call_count);
+    if (calls) calls.dataset.number = String(session.tool_call_count);
     const cost = row.querySelector("[data-cost]");
-    if (cost && session.cost_usd !== undefined) cost.textContent = session.cost_usd;
+    if (cost && session.cost_usd !== undefined) cost.dataset.usd = session.cost_usd;
+    const duration = row.querySelector("[data-duration]");
+    if (duration && session.ended_at) duration.dataset.end = session.ended_at;
     const time = row.querySelector("[data-last-activity]");
     if (time && session.last_activity_at) {
       time.setAttribute("datetime", session.last_activity_at);
       time.title = new Date(session.last_activity_at).toLocaleString();
     }
+    formatNumbers(row);
+  }
+
+  // The rows come from the server's own template (Django autoescapes every value in it);
+  // DOMParser builds them in an inert document (no script runs) and they are moved over.
+  function insert(newSessions) {
+    const parser = new DOMParser();
+    let arrived = 0;
+    // The server sends the newest first: prepend the oldest first to keep that order.
+    for (const item of newSessions.slice().reverse()) {
+      if (list.querySelector(`[data-session-id="${CSS.escape(item.id)}"]`)) continue;
+      const parsed = parser.parseFromString(item.html, "text/html");
+      const row = parsed.body.querySelector("[data-session-id]");
+      if (!row) continue;
+      const adopted = document.adoptNode(row);
+      adopted.classList.add("session-row-new");
+      adopted.dataset.arrivedLive = "";
+      formatNumbers(adopted);
+      list.prepend(adopted);
+      arrived += 1;
+    }
+    if (arrived) countArrivals(arrived);
+    if (rows().length) {
+      list.hidden = false;
+      const empty = document.querySelector("[data-empty-list]");
+      if (empty) empty.remove();
+    }
+  }
+
+  // The "N sessions" line counts the ones that arrived too.
+  function countArrivals(arrived) {
+    const total = document.querySelector("[data-total]");
+    if (!total) return;
+    const count = Number(total.dataset.number) + arrived;
+    total.dataset.number = String(count);
+    total.textContent = integer.format(count);
+    const noun = document.querySelector("[data-total-noun]");
+    if (noun) noun.textContent = count === 1 ? "session" : "sessions";
+  }
+
+  function pollQuery() {
+    const params = new URLSearchParams();
+    for (const row of rows().slice(0, 100)) params.append("id", row.dataset.sessionId);
+    if (config.discover) {
+      params.set("since", since);
+      for (const [name, value] of Object.entries(config.filters)) params.set(name, value);
+    }
+    return params.toString();
+  }
+
+  async function poll() {
+    if (document.visibilityState === "visible") {
+      try {
+        const response = await fetch(`${config.statusesUrl}?${pollQuery()}`, {
+          headers: { Accept: "application/json" },
+          cache: "no-store",
+          credentials: "same-origin",
+        });
+        if (response.status === 401) return; // logged out elsewhere: stop polling
+        if (response.ok) {
+          const answer = await response.json();
+          answer.sessions.forEach(update);
+          if (answer.new_sessions) insert(answer.new_sessions);
+          if (answer.since) since = answer.since;
+        }
+      } catch (error) {
+        console.warn("statuses: poll failed", error);
+      }
+      refreshTimes();
+      refreshDurations();
+    }
+    schedule();
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    let wait = anyActive() ? ACTIVE_MS : QUIET_MS;
+    if (config.discover) wait = Math.min(wait, DISCOVERY_MS);
+    timer = setTimeout(poll, wait);
   }
 
   function refreshTimes() {
@@ -69,33 +201,15 @@
     }
   }
 
-  async function poll() {
-    if (document.visibilityState === "visible") {
-      const query = rows()
-        .map((row) => `id=${encodeURIComponent(row.dataset.sessionId)}`)
-        .join("&");
-      try {
-        const response = await fetch(`${list.dataset.statusesUrl}?${query}`, {
-          headers: { Accept: "application/json" },
-          cache: "no-store",
-          credentials: "same-origin",
-        });
-        if (response.status === 401) return; // logged out elsewhere: stop polling
-        if (response.ok) (await response.json()).sessions.forEach(update);
-      } catch (error) {
-        console.warn("statuses: poll failed", error);
-      }
-      refreshTimes();
-    }
-    timer = setTimeout(poll, anyActive() ? ACTIVE_MS : QUIET_MS);
-  }
-
+  formatNumbers(document);
   refreshTimes();
-  timer = setTimeout(poll, anyActive() ? ACTIVE_MS : QUIET_MS);
+  refreshDurations();
+  // Once a second, only while a duration is still running.
+  setInterval(() => {
+    if (list.querySelector("[data-duration][data-end='']")) refreshDurations();
+  }, 1000);
+  schedule();
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") {
-      clearTimeout(timer);
-      poll();
-    }
+    if (document.visibilityState === "visible") poll();
   });
 })();

@@ -1,5 +1,7 @@
 /* New session form: show only the fields of the chosen project type. Without this script
- * every field shows, and the server ignores the other type's field. */
+ * every field shows, and the server ignores the other type's field. With a template chosen
+ * (the templates app's picker, `name="template"`), the template's own agent options apply:
+ * the advanced options are hidden and not sent. */
 (function () {
   "use strict";
 
@@ -13,8 +15,21 @@
     }
   }
 
+  const advanced = form.querySelector("[data-advanced]");
+  function syncAdvanced() {
+    const template = form.querySelector('[name="template"]');
+    if (!advanced) return;
+    const fromTemplate = Boolean(template && template.value);
+    advanced.hidden = fromTemplate;
+    for (const input of advanced.querySelectorAll("input, select, textarea")) {
+      input.disabled = fromTemplate;
+    }
+  }
+
   form.addEventListener("change", (event) => {
     if (event.target.name === "project_type") sync();
+    if (event.target.name === "template") syncAdvanced();
   });
   sync();
+  syncAdvanced();
 })();
