@@ -7,7 +7,8 @@ results it has seen so far, returning the next step in the scenario step format
 (``{"text", "tool", "input"}``) or, with no tool, its final sentence. Being pure, a
 plan replays identically on every request of a turn: the server keeps no state.
 
-No clause recognized: :func:`plan_step` returns None and the server plays a scenario.
+No clause recognized, or fewer than half of them: :func:`plan_step` returns None and the
+server plays a scenario.
 """
 
 from __future__ import annotations
@@ -488,7 +489,7 @@ def recognize(clause: str) -> tuple[Intent, re.Match[str]] | None:
 def plan_step(
     prompt: str, results: list[ToolResult], tools: frozenset[str], cwd: str | None
 ) -> Step | None:
-    """The next step for the prompt given the turn's results so far; None: no intent.
+    """The next step for the prompt given the turn's results so far; None: play a scenario.
 
     Each recognized clause's plan is replayed over the results it consumed; the first
     one still wanting a tool call gives the step. When all are done the final text joins
@@ -501,7 +502,9 @@ def plan_step(
             recognized.append(found)
         else:
             ignored.append(clause)
-    if not recognized:
+    # A prompt mostly beyond the rules (a template's numbered instructions, say) is not
+    # one to act on clause by clause: it plays a scenario, like a prompt with no intent.
+    if not recognized or len(recognized) < len(ignored):
         return None
     sentences, used = [], 0
     for intent, match in recognized:

@@ -435,3 +435,16 @@ def test_the_readme_shows_an_example_of_every_intent() -> None:
     section = _readme_section()
     for intent in intents.INTENTS:
         assert intent.example in section, intent.name
+
+
+def test_a_prompt_mostly_beyond_the_rules_plays_a_scenario() -> None:
+    # A template's numbered instructions: "Read package.json" alone is no request to act on.
+    prompt = (
+        "Convert the JavaScript to TypeScript.\n\n"
+        "1. Read package.json and the build and test setup first.\n"
+        "2. Convert files one module at a time, leaves first.\n"
+        "3. Keep behaviour identical."
+    )
+    assert plan_step(prompt, [], NO_TOOLS, "/w") is None
+    # Half recognized is enough: the other half is named as skipped.
+    assert plan_step("explain a.py, then dance a jig", [], NO_TOOLS, "/w")["tool"] == "Read"
