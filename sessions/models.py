@@ -60,6 +60,11 @@ class Session(models.Model):
     model_usage = SafeJSONField(default=dict, blank=True)
     last_result = SafeJSONField(default=dict, blank=True)
     tool_call_count = models.PositiveIntegerField(default=0)
+    # The turn in progress, from its model responses' usage as they arrive: what the page
+    # shows while the turn runs. Its result's usage is added to the totals above, and these
+    # start again from zero.
+    turn_input_tokens = models.PositiveBigIntegerField(default=0, editable=False)
+    turn_output_tokens = models.PositiveBigIntegerField(default=0, editable=False)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     # Written by the runner while a turn is live; the reconciler trusts nothing older.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -201,6 +206,51 @@ class CommandLog(SessionEvent):
             "tool_use_id": self.tool_use_id,
             "cost_usd": None if self.cost_usd is None else str(self.cost_usd),
             "created_at": self.created_at.isoformat(),
+        }
+
+
+class SessionTurn(models.Model):
+    """One turn of a session, once it ended (a managed session's result, an attached one's
+    Stop): the separator the command log shows after the turn's last event."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="turns")
+    # The session's organization, copied on insert: the row-level security policy compares
+    # it directly (PostgreSQL: a composite key keeps it equal to the session's).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    number = models.PositiveIntegerField()
+    # The turn's events are those after the previous turn's last_seq, up to this one.
+    last_seq = models.PositiveBigIntegerField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField()
+    duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    # Our cost of the turn (billing's prices): the session's cost_usd then, less before.
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    is_error = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "number"], name="turn_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"turn {self.number}"
+
+    def as_event(self) -> dict:
+        return {
+            "kind": "turn",
+            "number": self.number,
+            "last_seq": self.last_seq,
+            "duration_ms": self.duration_ms,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": f"{self.cost_usd:.4f}",
+            "is_error": self.is_error,
+            "ended_at": self.ended_at.isoformat(),
         }
 
 

@@ -11,7 +11,9 @@ from tenants import org_settings
 from tenants.choices import SessionVisibility
 from tenants.models import User
 
-from .models import CommandLog, Session, SessionMessage
+from .choices import SessionStatus
+from .ingest.events import tool_start_event
+from .models import CommandLog, HookEvent, Session, SessionMessage, SessionTurn
 
 
 def sessions_visible_to(user: User):
@@ -63,3 +65,34 @@ def models_seen(session: Session) -> list[str]:
     for source in _model_sources.values():
         seen.update(source(session))
     return sorted(str(name) for name in seen if name)
+
+
+# --- the live activity of a turn -------------------------------------------------------------
+
+RUNNING_TOOLS_SHOWN = 20
+
+
+def turns_of(session: Session) -> list[SessionTurn]:
+    return list(SessionTurn.objects.filter(session=session).order_by("number"))
+
+
+def running_tools(session: Session, turns: list[SessionTurn]) -> list[dict]:
+    """The tool calls of the turn in progress that began and have no log row yet, as
+    `tool_start` live events: what a page opened mid-call shows as running."""
+    if session.status != SessionStatus.RUNNING:
+        return []
+    starts = HookEvent.objects.filter(session=session, hook_event_name="PreToolUse")
+    if turns:
+        starts = starts.filter(created_at__gte=turns[-1].ended_at)
+    events = [
+        tool_start_event(start.payload, start.created_at)
+        for start in reversed(starts.order_by("-id")[:RUNNING_TOOLS_SHOWN])
+    ]
+    events = [event for event in events if event["tool_use_id"]]
+    ids = [event["tool_use_id"] for event in events]
+    logged = set(
+        CommandLog.objects.filter(session=session, tool_use_id__in=ids).values_list(
+            "tool_use_id", flat=True
+        )
+    )
+    return [event for event in events if event["tool_use_id"] not in logged]

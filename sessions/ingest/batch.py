@@ -42,6 +42,7 @@ from .events import STOPPED, SessionWrite, answer, pre_tool_use_answer
 from .extensions import start as start_meters
 from .statements import lock_sessions, record_events, write_changes
 from .submission import IngestError, IngestRefused, IngestResult, Outcome, Submission
+from .turns import record_turns
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ def _write_group(organization_id, group: list[Submission]) -> list[Outcome]:
             outcomes[index] = _apply(item, write, fresh, seqs)
         meters.finish(list(writes.values()))
         write_changes(list(writes.values()), seqs)
+        record_turns(list(writes.values()))
         _publish_on_commit(writes.values())
     return outcomes  # type: ignore[return-value]
 

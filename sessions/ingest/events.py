@@ -44,6 +44,17 @@ TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure"})
 PAUSE_KEEPS = frozenset({SessionStatus.RUNNING, SessionStatus.IDLE, SessionStatus.COMPLETED})
 
 
+@dataclass(frozen=True)
+class EndedTurn:
+    """What the event that ended a turn says of it; the rest is read when its row is made."""
+
+    duration_ms: int | None
+    input_tokens: int
+    output_tokens: int
+    is_error: bool
+    started_at: datetime | None
+
+
 @dataclass
 class SessionWrite:
     """What one batch changes on one locked session: fields to save, rows to insert and the
@@ -55,6 +66,8 @@ class SessionWrite:
     logs: list[CommandLog] = field(default_factory=list)
     messages: list[SessionMessage] = field(default_factory=list)
     live: list[dict] = field(default_factory=list)
+    # The turn this batch ended, if any: its row is written once the batch's costs are in.
+    ended_turn: EndedTurn | None = None
     # The batch's meters (extensions): costs and budgets, in this same transaction.
     meters: Meters = NO_METERS
 
@@ -238,6 +251,33 @@ def _attached(write: SessionWrite) -> bool:
 def _on_pre_tool_use(write: SessionWrite, payload: dict) -> None:
     if _attached(write):
         write.move_to(SessionStatus.RUNNING)
+    write.live.append(tool_start_event(payload, write.now))
+
+
+# The input keys that say what a tool call is about, in order; what a running row shows.
+TOOL_START_KEYS = ("command", "file_path", "pattern", "path", "url", "query", "description")
+TOOL_START_CHARS = 300
+
+
+def tool_start_event(payload: dict, now: datetime) -> dict:
+    """A tool call that began: the page shows it running until its log row arrives (same
+    tool_use_id). Live only, no seq: the row it stands for is the log. It carries one
+    summary key of the input, cut short, so the hot path never serializes a whole input."""
+    tool_input = payload.get("tool_input")
+    shown = {}
+    if isinstance(tool_input, dict):
+        for key in TOOL_START_KEYS:
+            value = tool_input.get(key)
+            if isinstance(value, str) and value.strip():
+                shown = {key: value[:TOOL_START_CHARS]}
+                break
+    return {
+        "kind": "tool_start",
+        "tool": str(payload.get("tool_name") or "unknown")[:200],
+        "tool_use_id": str(payload.get("tool_use_id") or "")[:200],
+        "input": shown,
+        "started_at": now.isoformat(),
+    }
 
 
 def _on_post_tool_use(write: SessionWrite, payload: dict) -> None:
@@ -292,6 +332,8 @@ def _on_stop(write: SessionWrite, payload: dict) -> None:
         if isinstance(text, str) and text:
             _add_message(write, Direction.ASSISTANT, text)
         write.move_to(SessionStatus.IDLE)
+        session = write.session
+        _end_turn(write, None, session.turn_input_tokens, session.turn_output_tokens, False)
 
 
 def _on_session_end(write: SessionWrite, payload: dict) -> None:
@@ -309,7 +351,42 @@ def _on_assistant_message(write: SessionWrite, payload: dict) -> None:
     if text or "usage" not in payload:
         _add_message(write, Direction.ASSISTANT, text)
     if isinstance(payload.get("usage"), dict):
+        _count_turn_tokens(write, payload["usage"])
         write.meters.assistant_usage(write, payload)
+
+
+def _count_turn_tokens(write: SessionWrite, usage: dict) -> None:
+    """One model response's tokens into the turn in progress, for the page to show live."""
+    session = write.session
+    session.turn_input_tokens += _count(usage.get("input_tokens"))
+    session.turn_output_tokens += _count(usage.get("output_tokens"))
+    write.fields.update({"turn_input_tokens", "turn_output_tokens"})
+    write.live.append(
+        {
+            "kind": "usage",
+            "turn_input_tokens": session.turn_input_tokens,
+            "turn_output_tokens": session.turn_output_tokens,
+        }
+    )
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _end_turn(
+    write: SessionWrite, duration_ms: int | None, input_tokens: int, output_tokens: int, error
+) -> None:
+    session = write.session
+    write.ended_turn = EndedTurn(
+        duration_ms=duration_ms,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        is_error=bool(error),
+        started_at=session.turn_claimed_at if session.mode == SessionMode.MANAGED else None,
+    )
+    session.turn_input_tokens = session.turn_output_tokens = 0
+    write.fields.update({"turn_input_tokens", "turn_output_tokens"})
 
 
 def _on_turn_result(write: SessionWrite, payload: dict) -> None:
@@ -335,6 +412,13 @@ def _on_turn_result(write: SessionWrite, payload: dict) -> None:
         }
     )
     _send_turn_finished(session, payload, usage)
+    _end_turn(
+        write,
+        _duration(payload),
+        int(usage.get("input_tokens") or 0),
+        int(usage.get("output_tokens") or 0),
+        payload.get("is_error"),
+    )
     if session.status in ENDED_STATUSES or session.status == SessionStatus.BUDGET_EXCEEDED:
         return  # stopped, or out of budget, meanwhile: that stands
     if payload.get("is_error"):
@@ -377,6 +461,7 @@ def _error_reason(payload: dict) -> str:
 
 def _on_telemetry_usage(write: SessionWrite, payload: dict) -> None:
     if isinstance(payload.get("usage"), dict):
+        _count_turn_tokens(write, payload["usage"])
         write.meters.assistant_usage(write, payload)
     claude_cost = payload.get("claude_cost_usd")
     number = isinstance(claude_cost, int | float) and not isinstance(claude_cost, bool)

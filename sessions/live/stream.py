@@ -31,6 +31,7 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..api.pagination import MAX_SEQ, SeqCursor
+from ..models import SessionTurn
 from .consumers import authorized_session, user_for_token
 from .feed import events_after, follow
 
@@ -152,6 +153,11 @@ class SessionEventsView(APIView):
         parameters=[
             OpenApiParameter("after", int, description="Only events with a greater seq."),
             OpenApiParameter("limit", int, description="Page size, 1 to 500 (default 100)."),
+            OpenApiParameter(
+                "turns_after",
+                int,
+                description="Also answer `turns`: the ended turns numbered above this one.",
+            ),
         ],
         responses={
             200: inline_serializer(
@@ -162,6 +168,7 @@ class SessionEventsView(APIView):
                     "has_more": serializers.BooleanField(),
                     "status": serializers.CharField(),
                     "last_seq": serializers.IntegerField(),
+                    "turns": serializers.ListField(child=serializers.DictField()),
                 },
             ),
             304: OpenApiResponse(description="Nothing changed since the ETag sent."),
@@ -186,7 +193,17 @@ class SessionEventsView(APIView):
             "status": session.status,
             "last_seq": session.last_seq,
         }
+        # Turn separators carry no seq of their own (a turn may end after its last event
+        # was seen): a client asks for those after the last turn number it knows.
+        turns_after = request.query_params.get("turns_after", "")
+        if turns_after.isdigit() and len(turns_after) < 10:
+            body["turns"] = turns_after_number(session, int(turns_after))
         return Response(body, headers=headers)
+
+
+def turns_after_number(session, number: int) -> list[dict]:
+    turns = SessionTurn.objects.filter(session=session, number__gt=number).order_by("number")
+    return [turn.as_event() for turn in turns]
 
 
 def _matches(if_none_match: str, etag: str) -> bool:

@@ -167,6 +167,8 @@ def _status_of(session: Session) -> dict:
         "tool_call_count": session.tool_call_count,
         "input_tokens": session.input_tokens,
         "output_tokens": session.output_tokens,
+        "turn_input_tokens": session.turn_input_tokens,
+        "turn_output_tokens": session.turn_output_tokens,
         "total_cost_usd": f"{session.total_cost_usd:.4f}",
         "cost_usd": f"{session.cost_usd:.4f}",
         "created_at": session.created_at.isoformat(),
@@ -243,6 +245,7 @@ def _render_detail(
     request: HttpRequest, session: Session, follow_up: FollowUpForm, status: int = 200
 ) -> HttpResponse:
     logs, conversation, last_seq = initial_events(session)
+    turns = selectors.turns_of(session)
     # An auto-close session (its template's setting) takes no follow-up in any status.
     follow_up_statuses = [] if session.metadata.get("autoClose") is True else FOLLOW_UP_STATUSES
     live_config = {
@@ -256,13 +259,16 @@ def _render_detail(
         "endedStatuses": sorted(ENDED_STATUSES),
         "followUpStatuses": list(follow_up_statuses),
         "statusLabels": dict(SessionStatus.choices),
+        "turnsShown": max((turn.number for turn in turns), default=0),
+        "runningTools": selectors.running_tools(session, turns),
+        "turnStartedAt": _turn_started_at(session, turns),
     }
     return render(
         request,
         "sessions/session_detail.html",
         {
             "session": session,
-            "logs": logs,
+            "logs": with_turns(logs, turns, last_seq),
             "conversation": conversation,
             "last_seq": last_seq,
             "live_config": live_config,
@@ -297,6 +303,31 @@ def initial_events(session: Session) -> tuple[list[dict], list[dict], int]:
         [message_event(row) for row in conversation if row.seq <= cursor],
         cursor,
     )
+
+
+def with_turns(logs: list[dict], turns: list, cursor: int) -> list[dict]:
+    """The command log with a separator after each turn's last event (as live.js places a
+    turn that ends while the page is open)."""
+    entries, pending = [], [turn.as_event() for turn in turns if turn.last_seq <= cursor]
+    for log in logs:
+        while pending and pending[0]["last_seq"] < log["seq"]:
+            entries.append(turn_entry(pending.pop(0)))
+        entries.append(log)
+    return entries + [turn_entry(turn) for turn in pending]
+
+
+def turn_entry(turn: dict) -> dict:
+    turn["duration_label"] = duration_label(turn["duration_ms"])
+    return turn
+
+
+def _turn_started_at(session: Session, turns: list) -> str | None:
+    """When the turn in progress began, for the page's elapsed-time clock."""
+    if session.status != SessionStatus.RUNNING:
+        return None
+    started = session.turn_claimed_at if session.mode == SessionMode.MANAGED else None
+    started = started or (turns[-1].ended_at if turns else session.started_at)
+    return started.isoformat() if started else None
 
 
 # The labels below are what live.js computes for events that arrive later; keep them alike.

@@ -110,6 +110,9 @@ def fill(user) -> dict:
         body=b'{"hook_event_name": "Notification", "message": "hi"}',
     )
     assert answer.status == 200, answer.body
+    # Its Claude Code ends a turn: a SessionTurn row.
+    answer = receive_hook(authorization=f"Bearer {hook_token}", body=b'{"hook_event_name": "Stop"}')
+    assert answer.status == 200, answer.body
     fill_billing(user, session, hook_token)
     return {
         "session": session,

@@ -39,7 +39,12 @@
   const templates = {
     log: document.getElementById("log-row-template"),
     message: document.getElementById("message-row-template"),
+    turn: document.getElementById("turn-row-template"),
+    running: document.getElementById("running-row-template"),
   };
+  const runningList = document.getElementById("running-tools");
+  const activity = document.querySelector("[data-activity]");
+  const numbers = new Intl.NumberFormat();
   const directionLabels = { user: "User", assistant: "Assistant", system: "System" };
 
   const requested = new URLSearchParams(window.location.search).get("transport");
@@ -58,6 +63,11 @@
   let terminal = false;
   let statusEvents = 0;
   const worked = new Set();
+  // The turn in progress: its tool calls running now (by tool_use_id) and when it began.
+  const running = new Map();
+  let turnStartedAt = config.turnStartedAt ? new Date(config.turnStartedAt) : null;
+  let turnsShown = Number(config.turnsShown) || 0;
+  let ticker = null;
   const stats = { received: 0, shown: 0, duplicates: 0, reconnects: 0, gapFills: 0 };
 
   // --- events -------------------------------------------------------------------------
@@ -75,7 +85,11 @@
       showCost(event.cost_usd, event.budget_limit, event.budget_used_pct);
       return;
     }
+    if (event.kind === "tool_start") return startTool(event);
+    if (event.kind === "turn") return showTurn(event);
+    if (event.kind === "usage") return showTurnTokens(event.turn_input_tokens, event.turn_output_tokens);
     if (event.kind !== "log" && event.kind !== "message") return; // e.g. "hook": not shown
+    if (event.kind === "log") finishTool(event.tool_use_id);
     const seq = Number(event.seq);
     if (!Number.isInteger(seq) || seq <= 0) return;
     if (seq <= cursor || ahead.has(seq)) {
@@ -100,13 +114,105 @@
     row.classList.add("row-new");
     const following = nearBottom();
     // Events nearly always arrive in order: look back from the end for the place.
+    insertBySeq(list, row, seq);
+    stats.shown += 1;
+    if (following) row.scrollIntoView({ block: "nearest" });
+  }
+
+  // A turn separator stands after its turn's last event (data-after-seq), not at a seq.
+  function insertBySeq(list, row, seq) {
+    const place = (element) => Number(element.dataset.seq || element.dataset.afterSeq);
     let before = list.lastElementChild;
-    while (before && Number(before.dataset.seq) > seq) before = before.previousElementSibling;
+    while (before && place(before) > seq) before = before.previousElementSibling;
     list.insertBefore(row, before ? before.nextSibling : list.firstChild);
     const empty = document.querySelector(`[data-empty-for="${list.id}"]`);
     if (empty) empty.hidden = true;
-    stats.shown += 1;
-    if (following) row.scrollIntoView({ block: "nearest" });
+  }
+
+  // --- the turn in progress: running tool calls, thinking, turn separators --------------
+
+  function startTool(event) {
+    const id = String(event.tool_use_id || "");
+    if (!id || running.has(id) || lists.log.querySelector(`[data-tool-use-id="${CSS.escape(id)}"]`)) return;
+    const row = fromTemplate("running");
+    row.dataset.toolUseId = id;
+    slot(row, "tool", String(event.tool || ""));
+    slot(row, "summary", inputSummary(event.input || {}));
+    const started = new Date(event.started_at);
+    running.set(id, { row, started: Number.isNaN(started.getTime()) ? new Date() : started });
+    runningList.append(row);
+    const empty = document.querySelector('[data-empty-for="command-log"]');
+    if (empty) empty.hidden = true;
+    if (status !== "running") setStatus("running");
+    tick();
+  }
+
+  function finishTool(toolUseId) {
+    const entry = running.get(String(toolUseId || ""));
+    if (!entry) return;
+    entry.row.remove();
+    running.delete(String(toolUseId));
+    tick();
+  }
+
+  function showTurn(event) {
+    const number = Number(event.number);
+    if (!Number.isInteger(number) || lists.log.querySelector(`[data-turn="${number}"]`)) return;
+    const row = fromTemplate("turn");
+    row.dataset.turn = String(number);
+    row.dataset.afterSeq = String(Number(event.last_seq) || 0);
+    row.classList.toggle("turn-error", Boolean(event.is_error));
+    slot(row, "number", String(number));
+    slot(row, "error-flag").hidden = !event.is_error;
+    slot(row, "duration", durationLabel(event.duration_ms));
+    const [tokensIn, tokensOut] = row.querySelectorAll('[data-slot="tokens"] [data-number]');
+    tokensIn.textContent = numbers.format(Number(event.input_tokens) || 0);
+    tokensOut.textContent = numbers.format(Number(event.output_tokens) || 0);
+    slot(row, "cost", `$${Number(event.cost_usd || 0).toFixed(4)}`);
+    insertBySeq(lists.log, row, Number(row.dataset.afterSeq));
+    turnsShown = Math.max(turnsShown, number);
+  }
+
+  function showTurnTokens(tokensIn, tokensOut) {
+    const box = fact("turn-tokens");
+    if (!box) return;
+    const any = Number(tokensIn) > 0 || Number(tokensOut) > 0;
+    box.hidden = !any;
+    if (any) {
+      fact("turn-tokens-value").textContent =
+        `${numbers.format(Number(tokensIn) || 0)} / ${numbers.format(Number(tokensOut) || 0)}`;
+    }
+  }
+
+  // Once a second while the turn runs: each running call's elapsed time, and "thinking"
+  // while the model works between tool calls.
+  function tick() {
+    const now = Date.now();
+    for (const { row, started } of running.values()) {
+      slot(row, "elapsed", elapsedLabel(now - started.getTime()));
+    }
+    const turnRuns = status === "running";
+    activity.hidden = !turnRuns || running.size > 0;
+    const elapsed = activity.querySelector("[data-activity-elapsed]");
+    elapsed.textContent = turnRuns && turnStartedAt ? `· turn ${elapsedLabel(now - turnStartedAt.getTime())}` : "";
+    if (turnRuns && !ticker) ticker = setInterval(tick, 1000);
+    if (!turnRuns && ticker) {
+      clearInterval(ticker);
+      ticker = null;
+    }
+  }
+
+  function elapsedLabel(ms) {
+    const seconds = Math.max(0, Math.floor(ms / 1000));
+    if (seconds < 60) return `${seconds} s`;
+    return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  }
+
+  // The turn is over (or never ran): what was running will not finish on this page.
+  function endTurn() {
+    for (const { row } of running.values()) row.remove();
+    running.clear();
+    turnStartedAt = null;
   }
 
   function fromTemplate(kind) {
@@ -133,6 +239,7 @@
     slot(row, "result-size", resultSizeLabel(event.result_bytes, result));
     slot(row, "error-flag").hidden = !event.is_error;
     row.classList.toggle("log-error", Boolean(event.is_error));
+    if (event.tool_use_id) row.dataset.toolUseId = String(event.tool_use_id);
     return row;
   }
 
@@ -236,7 +343,9 @@
       if (!response.ok) return;
       const session = (await response.json()).sessions[0];
       if (!session) return;
-      fact("tokens").textContent = `${session.input_tokens} / ${session.output_tokens}`;
+      fact("tokens").textContent =
+        `${numbers.format(session.input_tokens)} / ${numbers.format(session.output_tokens)}`;
+      showTurnTokens(session.turn_input_tokens, session.turn_output_tokens);
       fact("claude-cost").textContent = session.total_cost_usd;
       showCost(session.cost_usd, session.budget_limit, session.budget_used_pct);
       fact("tool-calls").textContent = String(session.tool_call_count);
@@ -251,7 +360,10 @@
   function setStatus(next, reason) {
     if (typeof next !== "string" || !next) return;
     if (next !== status) syncSession(false);
+    if (next === "running" && status !== "running") turnStartedAt = new Date();
     status = next;
+    if (next !== "running") endTurn();
+    tick();
     root.dataset.status = next;
     for (const badge of document.querySelectorAll("[data-status-badge]")) {
       badge.className = `badge badge-${next.replace(/[^a-z]/g, "")}`;
@@ -302,6 +414,8 @@
   }
 
   function opened(transport) {
+    // Turn separators are not replayed from the cursor: after a drop, ask for them.
+    if (transport !== "poll" && (worked.has(transport) || attempt > 0)) fetchMissing();
     worked.add(transport);
     attempt = 0;
     failedOpens = 0;
@@ -422,6 +536,7 @@
           const before = cursor;
           const statusBefore = status;
           body.results.forEach(handle);
+          (body.turns || []).forEach(handle);
           if (body.status && body.status !== status) setStatus(body.status);
           if (cursor !== before || status !== statusBefore) lastChange = Date.now();
           more = Boolean(body.has_more);
@@ -453,7 +568,8 @@
   async function fetchEvents(etag) {
     const headers = { Accept: "application/json" };
     if (etag) headers["If-None-Match"] = etag;
-    const response = await fetch(`${config.eventsUrl}?after=${cursor}`, {
+    const url = `${config.eventsUrl}?after=${cursor}&turns_after=${turnsShown}`;
+    const response = await fetch(url, {
       headers,
       cache: "no-store",
       credentials: "same-origin",
@@ -473,13 +589,21 @@
       gapTimer = null;
       if (!ahead.size) return;
       stats.gapFills += 1;
-      try {
-        const response = await fetchEvents(null);
-        if (response.ok) (await response.json()).results.forEach(handle);
-      } catch (error) {
-        console.warn("live: gap fill failed", error);
-      }
+      fetchMissing();
     }, GAP_FILL_DELAY_MS);
+  }
+
+  // One page over plain HTTP: the events after the cursor and the turns after the last shown.
+  async function fetchMissing() {
+    try {
+      const response = await fetchEvents(null);
+      if (!response.ok) return;
+      const body = await response.json();
+      body.results.forEach(handle);
+      (body.turns || []).forEach(handle);
+    } catch (error) {
+      console.warn("live: catching up failed", error);
+    }
   }
 
   // --- start --------------------------------------------------------------------------
@@ -491,6 +615,8 @@
     setTime(time, time.getAttribute("datetime"));
     time.textContent = time.title;
   }
+  (config.runningTools || []).forEach(startTool);
+  tick();
   // Come back at once when the network or the tab does, instead of waiting out a backoff.
   const retryNow = () => {
     if (!connection && !terminal && document.visibilityState === "visible") connect();

@@ -181,9 +181,11 @@ def test_each_event_is_published_once_after_commit(attached, hooks):
             ("status", None, "running"),
         ]
         await record(session=attached, payload=hooks["Stop"])
+        # An attached session's Stop ends its turn: the separator follows the turn's events.
         assert kinds(await receive(layer, channel)) == [
             ("message", 2, None),
             ("status", None, "idle"),
+            ("turn", None, None),
         ]
         with pytest.raises(TimeoutError):
             await receive(layer, channel, timeout=0.2)

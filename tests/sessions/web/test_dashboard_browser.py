@@ -255,7 +255,11 @@ def test_tool_calls_appear_live_over_each_transport(page, person, repo_url, tran
         "#command-log [data-slot=tool]", "e => e.map(t => t.textContent)"
     )
     assert tools == ["Bash", "Bash", "Bash"]
-    assert "tick 3" in page.text_content("#command-log li:last-child [data-slot=result]")
+    # The last tool call's row, not the end-of-turn separator that follows it.
+    results = page.eval_on_selector_all(
+        "#command-log li[data-seq] [data-slot=result]", "e => e.map(r => r.textContent)"
+    )
+    assert "tick 3" in results[-1]
     initial = page.evaluate("JSON.parse(document.getElementById('live-config').textContent)")
     assert initial["lastSeq"] < len(rows), "some rows came live, not with the page"
     stats = page.evaluate("liveClient.stats")
