@@ -44,7 +44,7 @@ def elapsed_seconds(on_page, tool_use_id: str) -> int:
     return int(found[1])
 
 
-def test_a_running_call_its_timer_thinking_and_the_turn_separators(page, person, repo_url):
+def test_a_running_call_its_timer_thinking_and_the_turn_separators(page, person, repo_url):  # noqa: F811
     log_in(page, person)
     session_id = start_session(page, repo_url, "Take your time [scenario:slow]")
     open_live(page, session_id, "ws")
