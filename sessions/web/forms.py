@@ -239,7 +239,14 @@ class FollowUpForm(forms.Form):
 
 
 class StopForm(forms.Form):
-    reason = forms.CharField(max_length=1000, required=False)
+    reason = forms.CharField(
+        label="Reason",
+        max_length=1000,
+        required=False,
+        help_text="Shown on the session's page and kept in the audit log.",
+        # The field, not the Stop button, takes the focus: Enter alone must not stop.
+        widget=forms.Textarea(attrs={"rows": 2, "autofocus": True}),
+    )
 
 
 class SessionFilterForm(forms.Form):

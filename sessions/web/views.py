@@ -242,7 +242,11 @@ def session_detail(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
 
 
 def _render_detail(
-    request: HttpRequest, session: Session, follow_up: FollowUpForm, status: int = 200
+    request: HttpRequest,
+    session: Session,
+    follow_up: FollowUpForm,
+    status: int = 200,
+    stop_form: StopForm | None = None,
 ) -> HttpResponse:
     logs, conversation, last_seq = initial_events(session)
     turns = selectors.turns_of(session)
@@ -273,6 +277,7 @@ def _render_detail(
             "last_seq": last_seq,
             "live_config": live_config,
             "follow_up": follow_up,
+            "stop_form": stop_form or StopForm(),
             "can_control": request.user.can_control_sessions,
             "is_ended": session.status in ENDED_STATUSES,
             "accepts_follow_up": (
@@ -394,7 +399,8 @@ def session_follow_up(request: HttpRequest, session_id: uuid.UUID) -> HttpRespon
         form.add_error(None, str(exc))
         session.refresh_from_db()
         return _render_detail(request, session, form, status=409)
-    messages.success(request, "Message sent; the session is running again.")
+    # It describes the turn the message started: the page drops it when that turn is over.
+    messages.success(request, "Message sent; the session is running again.", extra_tags="turn-ends")
     return redirect("sessions:detail", session_id=session.pk)
 
 
@@ -404,9 +410,13 @@ def session_stop(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     _require_control(request)
     session = selectors.get_session_for(request.user, session_id)
     form = StopForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():
+        # Nothing stopped: the page comes back with the dialog open on the reason's error.
+        return _render_detail(request, session, FollowUpForm(), status=400, stop_form=form)
     try:
-        services.stop_session(session=session, actor=request.user, reason=reason)
+        services.stop_session(
+            session=session, actor=request.user, reason=form.cleaned_data["reason"]
+        )
     except services.SessionStateError as exc:
         messages.error(request, str(exc))
     else:

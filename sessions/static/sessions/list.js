@@ -29,13 +29,7 @@
   let since = config.since;
   let timer = null;
 
-  const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
-  const usd = new Intl.NumberFormat(undefined, {
-    style: "currency",
-    currency: "USD",
-    minimumFractionDigits: 2,
-    maximumFractionDigits: 4,
-  });
+  const numbers = window.orchestratorNumbers;
 
   function rows() {
     return Array.from(list.querySelectorAll("[data-session-id]"));
@@ -46,17 +40,6 @@
       const badge = row.querySelector("[data-status-badge]");
       return badge && !ended.has(badge.dataset.status);
     });
-  }
-
-  function formatNumbers(root) {
-    for (const element of root.querySelectorAll("[data-number]")) {
-      const value = Number(element.dataset.number);
-      if (Number.isFinite(value)) element.textContent = integer.format(value);
-    }
-    for (const element of root.querySelectorAll("[data-usd]")) {
-      const value = Number(element.dataset.usd);
-      if (Number.isFinite(value)) element.textContent = usd.format(value);
-    }
   }
 
   // "45 s", "3 min 4 s", "2 h 5 min": the server's rule (templatetags/session_list.py).
@@ -103,10 +86,8 @@
       badge.dataset.status = session.status;
       badge.textContent = session.status_label;
     }
-    const calls = row.querySelector("[data-tool-calls]");
-    if (calls) calls.dataset.number = String(session.tool_call_count);
-    const cost = row.querySelector("[data-cost]");
-    if (cost && session.cost_usd !== undefined) cost.dataset.usd = session.cost_usd;
+    numbers.show(row.querySelector("[data-tool-calls]"), session.tool_call_count);
+    numbers.show(row.querySelector("[data-cost]"), session.cost_usd);
     const duration = row.querySelector("[data-duration]");
     if (duration && session.ended_at) duration.dataset.end = session.ended_at;
     const time = row.querySelector("[data-last-activity]");
@@ -114,7 +95,6 @@
       time.setAttribute("datetime", session.last_activity_at);
       time.title = new Date(session.last_activity_at).toLocaleString();
     }
-    formatNumbers(row);
   }
 
   // The rows come from the server's own template (Django autoescapes every value in it);
@@ -131,7 +111,7 @@
       const adopted = document.adoptNode(row);
       adopted.classList.add("session-row-new");
       adopted.dataset.arrivedLive = "";
-      formatNumbers(adopted);
+      numbers.apply(adopted);
       list.prepend(adopted);
       arrived += 1;
     }
@@ -148,8 +128,7 @@
     const total = document.querySelector("[data-total]");
     if (!total) return;
     const count = Number(total.dataset.number) + arrived;
-    total.dataset.number = String(count);
-    total.textContent = integer.format(count);
+    numbers.show(total, count);
     const noun = document.querySelector("[data-total-noun]");
     if (noun) noun.textContent = count === 1 ? "session" : "sessions";
   }
@@ -201,7 +180,6 @@
     }
   }
 
-  formatNumbers(document);
   refreshTimes();
   refreshDurations();
   // Once a second, only while a duration is still running.

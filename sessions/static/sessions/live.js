@@ -44,7 +44,7 @@
   };
   const runningList = document.getElementById("running-tools");
   const activity = document.querySelector("[data-activity]");
-  const numbers = new Intl.NumberFormat();
+  const numbers = window.orchestratorNumbers;
   const directionLabels = { user: "User", assistant: "Assistant", system: "System" };
 
   const requested = new URLSearchParams(window.location.search).get("transport");
@@ -165,10 +165,9 @@
     slot(row, "number", String(number));
     slot(row, "error-flag").hidden = !event.is_error;
     slot(row, "duration", durationLabel(event.duration_ms));
-    const [tokensIn, tokensOut] = row.querySelectorAll('[data-slot="tokens"] [data-number]');
-    tokensIn.textContent = numbers.format(Number(event.input_tokens) || 0);
-    tokensOut.textContent = numbers.format(Number(event.output_tokens) || 0);
-    slot(row, "cost", `$${Number(event.cost_usd || 0).toFixed(4)}`);
+    numbers.show(slot(row, "tokens-in"), Number(event.input_tokens) || 0);
+    numbers.show(slot(row, "tokens-out"), Number(event.output_tokens) || 0);
+    numbers.show(slot(row, "cost"), Number(event.cost_usd) || 0);
     insertBySeq(lists.log, row, Number(row.dataset.afterSeq));
     turnsShown = Math.max(turnsShown, number);
   }
@@ -179,8 +178,8 @@
     const any = Number(tokensIn) > 0 || Number(tokensOut) > 0;
     box.hidden = !any;
     if (any) {
-      fact("turn-tokens-value").textContent =
-        `${numbers.format(Number(tokensIn) || 0)} / ${numbers.format(Number(tokensOut) || 0)}`;
+      numbers.show(fact("turn-tokens-in"), Number(tokensIn) || 0);
+      numbers.show(fact("turn-tokens-out"), Number(tokensOut) || 0);
     }
   }
 
@@ -321,13 +320,13 @@
 
   function showCost(cost, limit, usedPct) {
     if (cost === undefined || cost === null) return;
-    fact("cost").textContent = `$${Number(cost).toFixed(4)}`;
+    numbers.show(fact("cost"), cost);
     const hasBudget = limit !== undefined && limit !== null;
     fact("budget-of").hidden = !hasBudget;
     fact("budget-meter").hidden = !hasBudget;
     fact("budget-warning").hidden = !(hasBudget && Number(usedPct) >= 80);
     if (!hasBudget) return;
-    fact("budget-limit").textContent = Number(limit).toFixed(4);
+    numbers.show(fact("budget-limit"), limit);
     fact("budget-meter").value = Math.min(Number(usedPct) || 0, 100);
   }
 
@@ -343,10 +342,10 @@
       if (!response.ok) return;
       const session = (await response.json()).sessions[0];
       if (!session) return;
-      fact("tokens").textContent =
-        `${numbers.format(session.input_tokens)} / ${numbers.format(session.output_tokens)}`;
+      numbers.show(fact("tokens-in"), session.input_tokens);
+      numbers.show(fact("tokens-out"), session.output_tokens);
       showTurnTokens(session.turn_input_tokens, session.turn_output_tokens);
-      fact("claude-cost").textContent = session.total_cost_usd;
+      numbers.show(fact("claude-cost"), session.total_cost_usd);
       showCost(session.cost_usd, session.budget_limit, session.budget_used_pct);
       fact("tool-calls").textContent = String(session.tool_call_count);
       if (withStatus && statusEvents === statusEventsBefore && session.status !== status) {
@@ -361,7 +360,12 @@
     if (typeof next !== "string" || !next) return;
     if (next !== status) syncSession(false);
     if (next === "running" && status !== "running") turnStartedAt = new Date();
+    const previous = status;
     status = next;
+    // Other scripts on the page (controls.js: banners about the turn) follow the status too.
+    if (next !== previous) {
+      document.dispatchEvent(new CustomEvent("session:status", { detail: { status: next, previous } }));
+    }
     if (next !== "running") endTurn();
     tick();
     root.dataset.status = next;

@@ -47,7 +47,12 @@ def test_files_changed_tab_lists_the_sessions_changes_with_diffs(page, person, r
     log_in(page, person)
     session_id = start_session(page, repo_url, "Tidy up [scenario:changes_demo]", name="changes")
     open_live(page, session_id)
+    assert page.is_visible("#activity") and not page.is_visible("#changes")
     page.click("a[href='#changes']")
+    # A tab: the activity makes room, and the address keeps the open tab.
+    assert page.is_visible("#changes") and not page.is_visible("#activity")
+    assert page.url.endswith("#changes")
+    assert page.get_attribute("#tab-changes", "aria-selected") == "true"
     # Refreshed by itself when the turn ends: no reload, no click on Refresh.
     wait_for_status(page, SessionStatus.COMPLETED)
     page.wait_for_function(
@@ -109,3 +114,7 @@ def test_files_changed_tab_lists_the_sessions_changes_with_diffs(page, person, r
         )
         assert tar.getmember(f"{top}/passwd-link").issym()
         assert not any(name.startswith(f"{top}/.git/") for name in names)
+    # A reload (or a shared link) opens the same tab.
+    page.reload()
+    page.wait_for_selector("#changes li.change")
+    assert not page.is_visible("#activity")

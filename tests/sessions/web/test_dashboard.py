@@ -15,6 +15,8 @@ from sessions.choices import Direction, SessionMode, SessionStatus
 from sessions.hooks import tokens as hook_tokens
 from sessions.models import Session, SessionMessage
 from sessions.web import views
+from tenants.choices import AuditAction
+from tenants.models import AuditEvent
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -430,6 +432,51 @@ def test_stop_calls_the_service(web, member):
     session.refresh_from_db()
     assert session.status == SessionStatus.STOPPED
     assert "Session stopped." in client.get(response["Location"]).content.decode()
+
+
+def test_stop_keeps_the_reason_given(web, member):
+    session = make_session(member)
+    response = web(member).post(f"/sessions/{session.pk}/stop/", {"reason": "  wrong repo "})
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.status == SessionStatus.STOPPED
+    assert session.status_reason == "wrong repo"
+    audit = AuditEvent.objects.get(action=AuditAction.SESSION_STOPPED)
+    assert audit.details == {"reason": "wrong repo"}
+
+
+def test_a_stop_reason_too_long_is_a_400_that_stops_nothing(web, member):
+    session = make_session(member)
+    response = web(member).post(f"/sessions/{session.pk}/stop/", {"reason": "x" * 1001})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "at most 1000 characters (it has 1001)" in body
+    # The dialog comes back open on the error, with what was typed.
+    assert re.search(r'<dialog id="stop-dialog"[^>]* open data-open-modal>', body)
+    assert "x" * 1001 + "</textarea>" in body
+    session.refresh_from_db()
+    assert session.status == SessionStatus.PREPARING
+    assert not AuditEvent.objects.filter(action=AuditAction.SESSION_STOPPED).exists()
+
+
+def test_the_stop_button_opens_a_confirmation_dialog(web, member):
+    session = make_session(member)
+    body = web(member).get(f"/sessions/{session.pk}/").content.decode()
+    assert 'commandfor="stop-dialog" command="show-modal">Stop session…</button>' in body
+    dialog = body[body.index('<dialog id="stop-dialog"') : body.index("</dialog>")]
+    assert f'action="/sessions/{session.pk}/stop/"' in dialog
+    assert 'name="reason"' in dialog and 'maxlength="1000"' in dialog
+
+
+def test_the_follow_up_banner_is_marked_to_clear_when_its_turn_ends(web, member):
+    session = idle(make_session(member))
+    client = web(member)
+    page = client.post(f"/sessions/{session.pk}/messages/", {"content": "next"}, follow=True)
+    assert re.search(
+        r'<li class="flash flash-success" role="status" data-clears-when="turn-ends">'
+        r"Message sent; the session is running again.</li>",
+        page.content.decode(),
+    )
 
 
 def test_stopping_an_ended_session_shows_why(web, member):
