@@ -12,14 +12,10 @@ import pytest
 from sessions.choices import SessionStatus
 from sessions.models import Session, SessionTurn
 from tests.screenshots import save
-from tests.sessions.web.test_dashboard_browser import (  # noqa: F401 (fixtures)
+from tests.sessions.web.test_dashboard_browser import (
     TURN_TIMEOUT_MS,
     log_in,
     open_live,
-    page,
-    person,
-    repo_url,
-    server,
     start_session,
     wait_for_status,
     wait_until_live,
@@ -44,7 +40,7 @@ def elapsed_seconds(on_page, tool_use_id: str) -> int:
     return int(found[1])
 
 
-def test_a_running_call_its_timer_thinking_and_the_turn_separators(page, person, repo_url):  # noqa: F811
+def test_a_running_call_its_timer_thinking_and_the_turn_separators(page, person, repo_url):
     log_in(page, person)
     session_id = start_session(page, repo_url, "Take your time [scenario:slow]")
     open_live(page, session_id, "ws")

@@ -11,14 +11,10 @@ import pytest
 
 from sessions.choices import SessionStatus
 from tests.screenshots import save
-from tests.sessions.web.test_dashboard_browser import (  # noqa: F401 (fixtures)
+from tests.sessions.web.test_dashboard_browser import (
     TURN_TIMEOUT_MS,
     log_in,
     open_live,
-    page,
-    person,
-    repo_url,
-    server,
     start_session,
     wait_for_status,
 )
@@ -42,8 +38,7 @@ def opened(row):
     row.locator(".diff").wait_for()
 
 
-# The fixtures are the dashboard tests' own (imported above), hence F811.
-def test_files_changed_tab_lists_the_sessions_changes_with_diffs(page, person, repo_url):  # noqa: F811
+def test_files_changed_tab_lists_the_sessions_changes_with_diffs(page, person, repo_url):
     log_in(page, person)
     session_id = start_session(page, repo_url, "Tidy up [scenario:changes_demo]", name="changes")
     open_live(page, session_id)

@@ -8,19 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from sessions import services
 from sessions.choices import SessionMode, SessionStatus
 from sessions.models import Session
+from tests.conftest import new_session
 from tests.screenshots import save
-from tests.sessions.web.test_dashboard_browser import (  # noqa: F401 (fixtures)
-    TURN_TIMEOUT_MS,
+from tests.sessions.web.test_dashboard_browser import (
     let_the_turn_finish,
     log_in,
     open_live,
-    page,
-    person,
-    repo_url,
-    server,
     start_session,
     wait_for_status,
 )
@@ -31,7 +26,7 @@ STOP_DIALOG = "#stop-dialog"
 IS_MODAL = "document.querySelector('#stop-dialog').matches(':modal')"
 
 
-def test_stop_asks_for_confirmation_and_takes_a_reason(page, person, repo_url):  # noqa: F811
+def test_stop_asks_for_confirmation_and_takes_a_reason(page, person, repo_url):
     log_in(page, person)
     session_id = start_session(page, repo_url, "Take your time [scenario:slow]")
     open_live(page, session_id)
@@ -58,7 +53,7 @@ def test_stop_asks_for_confirmation_and_takes_a_reason(page, person, repo_url): 
     assert (session.status, session.status_reason) == (SessionStatus.STOPPED, "Wrong branch")
 
 
-def test_the_message_sent_banner_goes_when_its_turn_is_over(page, person, repo_url):  # noqa: F811
+def test_the_message_sent_banner_goes_when_its_turn_is_over(page, person, repo_url):
     log_in(page, person)
     session_id = start_session(page, repo_url, "[scenario:default]")
     open_live(page, session_id)
@@ -74,15 +69,8 @@ def test_the_message_sent_banner_goes_when_its_turn_is_over(page, person, repo_u
     assert page.evaluate("window.__sameDocument") is True
 
 
-def test_copy_buttons_copy_the_hook_configuration(page, person):  # noqa: F811
-    session = services.create_session(
-        organization=person.organization,
-        actor=person,
-        name="attached",
-        project_type="github",
-        github_repo="acme/widgets",
-        mode=SessionMode.ATTACHED,
-    )
+def test_copy_buttons_copy_the_hook_configuration(page, person):
+    session = new_session(person, name="attached", mode=SessionMode.ATTACHED)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     log_in(page, person)
     page.goto(f"/sessions/{session.pk}/hook-config/")
@@ -100,17 +88,10 @@ def test_copy_buttons_copy_the_hook_configuration(page, person):  # noqa: F811
         assert page.evaluate("navigator.clipboard.readText()") == block.text_content()
 
 
-def test_copy_works_where_the_clipboard_api_is_missing(page, person):  # noqa: F811
+def test_copy_works_where_the_clipboard_api_is_missing(page, person):
     """Plain HTTP on a private network has no navigator.clipboard: the text is selected and
     copied the older way."""
-    session = services.create_session(
-        organization=person.organization,
-        actor=person,
-        name="attached",
-        project_type="github",
-        github_repo="acme/widgets",
-        mode=SessionMode.ATTACHED,
-    )
+    session = new_session(person, name="attached", mode=SessionMode.ATTACHED)
     log_in(page, person)
     page.add_init_script("Object.defineProperty(navigator, 'clipboard', { value: undefined })")
     page.goto(f"/sessions/{session.pk}/hook-config/")
@@ -124,14 +105,8 @@ def test_copy_works_where_the_clipboard_api_is_missing(page, person):  # noqa: F
     ("locale", "tokens", "cost"),
     [("en-US", "1,234,567 / 89,012", "$1,234.50"), ("de-DE", "1.234.567 / 89.012", "1.234,50 $")],
 )
-def test_numbers_read_in_the_readers_locale(browser, server, person, locale, tokens, cost):  # noqa: F811
-    session = services.create_session(
-        organization=person.organization,
-        actor=person,
-        name="counted",
-        project_type="github",
-        github_repo="acme/widgets",
-    )
+def test_numbers_read_in_the_readers_locale(browser, server, person, locale, tokens, cost):
+    session = new_session(person, name="counted")
     Session.objects.filter(pk=session.pk).update(
         input_tokens=1_234_567, output_tokens=89_012, cost_usd=Decimal("1234.5")
     )

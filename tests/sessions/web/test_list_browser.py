@@ -14,20 +14,10 @@ from sessions.choices import SessionMode, SessionStatus
 from sessions.models import Session
 from tests.conftest import new_session
 from tests.screenshots import save
-from tests.sessions.web import test_dashboard_browser as dashboard
 from tests.sessions.web.test_dashboard_browser import TURN_TIMEOUT_MS, let_the_turn_finish, log_in
 from tests.templates.conftest import make_template
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-# The dashboard's browser fixtures: daphne on the test database, a chromium page, a member
-# who can log in, and a repository to clone.
-server, page, person, repo_url = (
-    dashboard.server,
-    dashboard.page,
-    dashboard.person,
-    dashboard.repo_url,
-)
 
 # The list's first page asks for new sessions every few seconds (list.js, DISCOVERY_MS).
 ARRIVAL_TIMEOUT_MS = 25_000
