@@ -6,11 +6,13 @@ duration, tokens and cost. The real Claude Code CLI plays the scripted `slow` sc
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
 from sessions.choices import SessionStatus
 from sessions.models import Session, SessionTurn
+from sessions.web.views import duration_label
 from tests.screenshots import save
 from tests.sessions.web.test_dashboard_browser import (
     TURN_TIMEOUT_MS,
@@ -38,6 +40,12 @@ def elapsed_seconds(on_page, tool_use_id: str) -> int:
     found = re.fullmatch(r"(\d+) s", text.strip())
     assert found, text
     return int(found[1])
+
+
+def usd_in_english(amount: Decimal) -> str:
+    """What the page's numbers.js shows in an en-US browser: two to four decimals."""
+    text = f"${amount:,.4f}"
+    return text[:-2] + text[-2:].rstrip("0") if text.endswith("0") else text
 
 
 def test_a_running_call_its_timer_thinking_and_the_turn_separators(page, person, repo_url):
@@ -70,7 +78,7 @@ def test_a_running_call_its_timer_thinking_and_the_turn_separators(page, person,
     separator = page.wait_for_selector('#command-log li.turn-separator[data-turn="1"]')
     turn = SessionTurn.objects.get(session_id=session_id, number=1)
     facts = separator.text_content()
-    assert f"{turn.duration_ms / 1000:.1f} s" in facts and f"${turn.cost_usd:.4f}" in facts
+    assert duration_label(turn.duration_ms) in facts and usd_in_english(turn.cost_usd) in facts
     # After the turn's last tool call: the separator closes the log.
     assert (
         page.evaluate("document.querySelector('#command-log').lastElementChild.dataset.turn") == "1"
