@@ -55,6 +55,16 @@ def _embedded_executor() -> ThreadPoolExecutor:
     return _executor
 
 
+def drain_embedded_turns() -> None:
+    """Wait for the turns running in this process's threads. A command that started one
+    calls it before it exits: once the interpreter shuts down, a turn's clean-up (closing its
+    database connections through asyncio's executor) could no longer run."""
+    global _executor
+    if _executor is not None:
+        _executor.shutdown(wait=True)
+        _executor = None
+
+
 def _run_in_thread(session_id, turn_id, prompt: str | None) -> None:
     from .runner import run_turn  # as in tasks.py: the agent SDK loads where turns run
 

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 
 from sessions import services as session_services
+from sessions.agent.dispatch import drain_embedded_turns
 from sessions.choices import ProjectType, SessionStatus
 from sessions.models import Session
 from tenants import services as tenant_services
@@ -118,6 +119,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo session {session.pk} started on {label}.")
         if settings.AGENT_DISPATCH != "celery":
             session = wait_until_turn_ends(session.pk)
+            drain_embedded_turns()
             self.stdout.write(
                 f"Demo session {session.status}: {session.tool_call_count} tool calls."
             )
