@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from sessions import services
 from sessions.choices import SessionStatus
 from sessions.models import Session
 from tests.screenshots import save
@@ -26,6 +27,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 TOOLS = ["Write", "Read", "Edit", "Bash", "Grep", "Glob"]
 BASH_COMMAND = "echo 'counting:' && seq 1 60"
+HOSTILE = '<img src=x onerror="window.__owned = true">'
 
 
 def row(on_page, tool: str):
@@ -114,3 +116,31 @@ def test_tool_calls_read_well_live_and_after_a_reload(page, person, repo_url):  
     assert_readable(page, session)
     open_every_row(page)
     save(page, "toolcalls-reloaded")
+
+
+def test_agent_markup_in_a_readable_view_stays_text(page, person, repo_url):  # noqa: F811
+    log_in(page, person)
+    session_id = start_session(page, repo_url, "[scenario:bash_write]")
+    wait_for_status(page, SessionStatus.COMPLETED)
+    session = Session.objects.get(pk=session_id)
+    open_live(page, session_id, "poll")
+    # Recorded by this process after the page loaded: polling reads them from the database.
+    for tool, tool_input in [
+        ("Bash", {"command": HOSTILE}),
+        ("Write", {"file_path": f"/workspace/{HOSTILE}", "content": HOSTILE}),
+        ("Grep", {"pattern": HOSTILE, "path": "/workspace"}),
+    ]:
+        services.record_command(session=session, tool=tool, input=tool_input, result=HOSTILE)
+    page.wait_for_selector('#command-log li.row-new[data-tool-view="Grep"]')
+    assert_text_only(page)
+    page.reload()
+    page.wait_for_selector('#command-log li[data-tool-view="Grep"]')
+    assert_text_only(page)
+
+
+def assert_text_only(on_page) -> None:
+    assert row(on_page, "Bash").last.locator(".toolcall-command").text_content() == f"$ {HOSTILE}"
+    assert f"+{HOSTILE}\n" in texts(on_page, "Write", ".diff-add")
+    assert row(on_page, "Grep").locator(".toolcall-output").text_content() == HOSTILE
+    assert on_page.locator("#command-log img").count() == 0
+    assert on_page.evaluate("window.__owned === undefined")
