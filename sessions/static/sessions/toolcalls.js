@@ -86,13 +86,11 @@
     const pre = element("pre", "toolcall-output", lines.slice(0, FOLD_LINES).join("\n"));
     box.append(pre);
     if (lines.length > FOLD_LINES) {
-      box.classList.add("toolcall-folded");
       const label = `Show all ${lines.length.toLocaleString()} lines`;
       const more = element("button", "button button-small toolcall-more", label);
       more.type = "button";
       more.addEventListener("click", () => {
         pre.textContent = lines.join("\n");
-        box.classList.remove("toolcall-folded");
         more.remove();
       });
       box.append(more);
@@ -192,7 +190,8 @@
   // Grep and Glob: what was looked for, where, how much was found, then the list.
   function searchView(call, workspace) {
     const where = relativePath(call.input.path, workspace);
-    const quoted = call.tool === "Grep" ? `'${call.input.pattern}'` : String(call.input.pattern);
+    const pattern = typeof call.input.pattern === "string" ? call.input.pattern : "";
+    const quoted = call.tool === "Grep" ? `'${pattern}'` : pattern;
     const found = parsed(call.result);
     const head = `${call.tool} ${quoted}${where && where !== "." ? ` in ${where}` : ""}`;
     if (!found) return [element("p", "toolcall-line", head), output(call.result)];
