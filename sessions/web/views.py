@@ -346,7 +346,8 @@ def _turn_started_at(session: Session, turns: list) -> str | None:
     return started.isoformat() if started else None
 
 
-# The labels below are what live.js computes for events that arrive later; keep them alike.
+# The labels below are what live.js computes for events that arrive later (the one-line
+# summary: toolcalls.js, which live.js calls); keep them alike.
 
 
 def log_event(log: CommandLog, workspace: str) -> dict:
