@@ -258,6 +258,11 @@
       return;
     }
     if (call.isError && DIFF_TOOLS.includes(call.tool)) parts.push(output(call.result));
+    // A result over the size limit was cut when it was recorded: say so where it is read.
+    const size = row.querySelector('[data-slot="result-size"]');
+    if (size && size.textContent.includes("shown")) {
+      parts.push(element("p", "toolcall-note muted", `Output cut when recorded: ${size.textContent}.`));
+    }
     const raw = element("details", "toolcall-raw");
     raw.append(element("summary", "", "Raw input and output"), ...body.childNodes);
     const shown = element("div", "toolcall-view");

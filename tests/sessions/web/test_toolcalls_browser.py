@@ -133,9 +133,14 @@ def test_agent_markup_in_a_readable_view_stays_text(page, person, repo_url):  # 
         services.record_command(session=session, tool=tool, input=tool_input, result=HOSTILE)
     page.wait_for_selector('#command-log li.row-new[data-tool-view="Grep"]')
     assert_text_only(page)
+    # Recorded cut short (over HOOK_RESULT_MAX_BYTES): the readable view says so.
+    session.logs.filter(tool="Grep").update(result_bytes=100_000)
     page.reload()
     page.wait_for_selector('#command-log li[data-tool-view="Grep"]')
     assert_text_only(page)
+    note = row(page, "Grep").locator(".toolcall-note").text_content()
+    assert note == f"Output cut when recorded: 100000 bytes, first {len(HOSTILE)} shown."
+    assert row(page, "Bash").locator(".toolcall-note").count() == 0
 
 
 def assert_text_only(on_page) -> None:
