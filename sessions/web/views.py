@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tenants.quotas import QuotaExceeded
 
 from .. import selectors, services
+from ..agent.jail import JAIL_WORKSPACE
 from ..api.filters import search_sessions
 from ..choices import ENDED_STATUSES, SessionMode, SessionStatus
 from ..hooks import config as hook_config
@@ -47,7 +48,20 @@ STATUS_POLL_MAX_IDS = 100
 NEW_SESSIONS_SLACK = timedelta(seconds=60)
 NEW_SESSIONS_LOOKBACK_MAX = timedelta(days=1)
 # Input keys that say the most about a tool call in one line, in order of preference.
-SUMMARY_KEYS = ("command", "file_path", "pattern", "path", "url", "query", "description")
+SUMMARY_KEYS = (
+    "command",
+    "file_path",
+    "notebook_path",
+    "pattern",
+    "path",
+    "url",
+    "query",
+    "description",
+)
+# Input keys holding a file or folder path: shown relative to the agent's workspace.
+PATH_KEYS = ("file_path", "notebook_path", "path")
+# Tools whose one line is "pattern in folder" rather than their first telling key.
+PATTERN_TOOLS = ("Grep", "Glob")
 SUMMARY_CHARS = 160
 # Statuses in which send_message accepts a follow-up.
 # A budget_exceeded session takes one once its budget is raised (the service checks).
@@ -248,7 +262,8 @@ def _render_detail(
     status: int = 200,
     stop_form: StopForm | None = None,
 ) -> HttpResponse:
-    logs, conversation, last_seq = initial_events(session)
+    workspace = agent_workspace(session)
+    logs, conversation, last_seq = initial_events(session, workspace)
     turns = selectors.turns_of(session)
     # An auto-close session (its template's setting) takes no follow-up in any status.
     follow_up_statuses = [] if session.metadata.get("autoClose") is True else FOLLOW_UP_STATUSES
@@ -266,6 +281,7 @@ def _render_detail(
         "turnsShown": max((turn.number for turn in turns), default=0),
         "runningTools": selectors.running_tools(session, turns),
         "turnStartedAt": _turn_started_at(session, turns),
+        "workspacePath": workspace,
     }
     return render(
         request,
@@ -291,7 +307,7 @@ def _render_detail(
     )
 
 
-def initial_events(session: Session) -> tuple[list[dict], list[dict], int]:
+def initial_events(session: Session, workspace: str) -> tuple[list[dict], list[dict], int]:
     """The session's command logs and messages up to a seq, as live events, and that seq.
 
     Everything up to `session.last_seq` (read before these queries) is committed, since a
@@ -304,7 +320,7 @@ def initial_events(session: Session) -> tuple[list[dict], list[dict], int]:
         if len(rows) > INITIAL_EVENTS:
             cursor = min(cursor, rows[INITIAL_EVENTS - 1].seq)
     return (
-        [log_event(row) for row in logs if row.seq <= cursor],
+        [log_event(row, workspace) for row in logs if row.seq <= cursor],
         [message_event(row) for row in conversation if row.seq <= cursor],
         cursor,
     )
@@ -335,12 +351,13 @@ def _turn_started_at(session: Session, turns: list) -> str | None:
     return started.isoformat() if started else None
 
 
-# The labels below are what live.js computes for events that arrive later; keep them alike.
+# The labels below are what live.js computes for events that arrive later (the one-line
+# summary: toolcalls.js, which live.js calls); keep them alike.
 
 
-def log_event(log: CommandLog) -> dict:
+def log_event(log: CommandLog, workspace: str) -> dict:
     event = log.as_event()
-    event["summary"] = input_summary(log.input)
+    event["summary"] = input_summary(log.input, tool=log.tool, workspace=workspace)
     event["input_json"] = json.dumps(log.input, indent=2, ensure_ascii=False)
     event["duration_label"] = duration_label(log.duration_ms)
     event["time_label"] = log.created_at.strftime("%H:%M:%S")
@@ -368,18 +385,53 @@ def duration_label(duration_ms: int | None) -> str:
     return f"{tenths // 10}.{tenths % 10} s"
 
 
-def input_summary(tool_input: object) -> str:
-    """One line that says what a tool call did (live.js has the same rule)."""
-    if isinstance(tool_input, dict):
-        for key in SUMMARY_KEYS:
-            value = tool_input.get(key)
-            if isinstance(value, str) and value.strip():
-                return _clip(value.strip().splitlines()[0])
+def agent_workspace(session: Session) -> str:
+    """The workspace path as the session's agent sees it, which is how its tool inputs name
+    files: the jail's mount point for a jailed managed session, else the folder on disk
+    ("" when unknown, as for an attached session: then paths are shown as typed).
+    A session that ever ran unsandboxed is taken to have run so throughout."""
+    if session.mode == SessionMode.MANAGED and not session.unsandboxed:
+        return JAIL_WORKSPACE
+    return session.project_path
+
+
+def input_summary(tool_input: object, *, tool: str, workspace: str) -> str:
+    """One line that says what a tool call did, with paths relative to `workspace`
+    (toolcalls.js has the same rule, for rows that arrive live)."""
+    if not isinstance(tool_input, dict):
+        return _clip(json.dumps(tool_input, ensure_ascii=False))
+    pattern = tool_input.get("pattern")
+    if tool in PATTERN_TOOLS and isinstance(pattern, str) and pattern.strip():
+        where = relative_path(tool_input.get("path"), workspace)
+        return _clip(f"{pattern.strip()} in {where}" if where not in ("", ".") else pattern.strip())
+    for key in SUMMARY_KEYS:
+        value = tool_input.get(key)
+        if isinstance(value, str) and value.strip():
+            line = value.strip().splitlines()[0]
+            # A long path keeps its end: the file's name says more than its first folders.
+            return _clip_start(relative_path(line, workspace)) if key in PATH_KEYS else _clip(line)
     return _clip(json.dumps(tool_input, ensure_ascii=False))
+
+
+def relative_path(path: object, workspace: str) -> str:
+    """`path` relative to the workspace ("." for the workspace itself); any other path, or
+    a value that is no path, as it was typed."""
+    if not isinstance(path, str):
+        return ""
+    root = workspace.rstrip("/")
+    if not root:
+        return path
+    if path.rstrip("/") == root:
+        return "."
+    return path[len(root) + 1 :] if path.startswith(root + "/") else path
 
 
 def _clip(text: str) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+
+def _clip_start(text: str) -> str:
+    return text if len(text) <= SUMMARY_CHARS else "…" + text[-(SUMMARY_CHARS - 1) :]
 
 
 @require_POST

@@ -25,11 +25,10 @@ from pathlib import Path
 import claude_agent_sdk
 from django.conf import settings
 
+from . import JAIL_WORKSPACE, launch
 from . import init as jail_init
-from . import launch
 
 AGENT_UID = 1000
-JAIL_WORKSPACE = "/workspace"
 JAIL_HOME = "/home/agent"
 JAIL_STATE = f"{JAIL_HOME}/.claude"
 JAIL_CLI = "/opt/claude/claude"

@@ -27,8 +27,8 @@
   const POLL_SLOW_AFTER_MS = 30000;
   const GAP_FILL_DELAY_MS = 2000;
   const MAX_BACKOFF_MS = 15000;
-  const SUMMARY_KEYS = ["command", "file_path", "pattern", "path", "url", "query", "description"];
-  const SUMMARY_CHARS = 160;
+  // Each tool call's one line and readable body (toolcalls.js, loaded before this file).
+  const toolCalls = window.orchestratorToolCalls;
 
   const root = document.querySelector("[data-live-session]");
   const indicator = document.getElementById("live-indicator");
@@ -137,7 +137,7 @@
     const row = fromTemplate("running");
     row.dataset.toolUseId = id;
     slot(row, "tool", String(event.tool || ""));
-    slot(row, "summary", inputSummary(event.input || {}));
+    slot(row, "summary", inputSummary(event.tool, event.input || {}));
     const started = new Date(event.started_at);
     running.set(id, { row, started: Number.isNaN(started.getTime()) ? new Date() : started });
     runningList.append(row);
@@ -229,7 +229,7 @@
     const input = event.input === undefined ? {} : event.input;
     const result = typeof event.result === "string" ? event.result : "";
     slot(row, "tool", String(event.tool || ""));
-    slot(row, "summary", inputSummary(input));
+    slot(row, "summary", inputSummary(event.tool, input));
     slot(row, "duration", durationLabel(event.duration_ms));
     slot(row, "seq", `#${event.seq}`);
     setTime(slot(row, "time"), event.created_at);
@@ -239,6 +239,7 @@
     slot(row, "error-flag").hidden = !event.is_error;
     row.classList.toggle("log-error", Boolean(event.is_error));
     if (event.tool_use_id) row.dataset.toolUseId = String(event.tool_use_id);
+    toolCalls.enhance(row, event, config.workspacePath);
     return row;
   }
 
@@ -254,19 +255,9 @@
     return row;
   }
 
-  // The same rules as sessions/views.py, for events that arrive after the page was built.
-  function inputSummary(input) {
-    if (input && typeof input === "object" && !Array.isArray(input)) {
-      for (const key of SUMMARY_KEYS) {
-        const value = input[key];
-        if (typeof value === "string" && value.trim()) return clip(value.trim().split("\n")[0]);
-      }
-    }
-    return clip(JSON.stringify(input));
-  }
-
-  function clip(text) {
-    return text.length <= SUMMARY_CHARS ? text : `${text.slice(0, SUMMARY_CHARS - 1)}…`;
+  // The same rule as sessions/web/views.py, for events that arrive after the page was built.
+  function inputSummary(tool, input) {
+    return toolCalls.summary(String(tool || ""), input, config.workspacePath);
   }
 
   function durationLabel(ms) {
@@ -614,6 +605,9 @@
 
   for (const time of document.querySelectorAll("#command-log time, #conversation time")) {
     setTime(time, time.getAttribute("datetime"));
+  }
+  for (const row of lists.log.querySelectorAll('li[data-kind="log"]')) {
+    toolCalls.enhance(row, null, config.workspacePath);
   }
   for (const time of document.querySelectorAll(".facts time")) {
     setTime(time, time.getAttribute("datetime"));

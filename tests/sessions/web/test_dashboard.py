@@ -589,8 +589,11 @@ def test_forms_are_csrf_protected(member):
 
 
 def test_input_summary_prefers_the_telling_field():
-    assert views.input_summary({"description": "d", "command": "ls\npwd"}) == "ls"
-    assert views.input_summary({"file_path": "a.py", "content": "x"}) == "a.py"
-    assert views.input_summary({"other": 1}) == '{"other": 1}'
-    assert views.input_summary({"command": "x" * 500}).endswith("…")
-    assert len(views.input_summary({"command": "x" * 500})) == views.SUMMARY_CHARS
+    def summary(tool_input):
+        return views.input_summary(tool_input, tool="Other", workspace="")
+
+    assert summary({"description": "d", "command": "ls\npwd"}) == "ls"
+    assert summary({"file_path": "a.py", "content": "x"}) == "a.py"
+    assert summary({"other": 1}) == '{"other": 1}'
+    assert summary({"command": "x" * 500}).endswith("…")
+    assert len(summary({"command": "x" * 500})) == views.SUMMARY_CHARS
