@@ -72,8 +72,10 @@ def models_seen(session: Session) -> list[str]:
 RUNNING_TOOLS_SHOWN = 20
 
 
-def turns_of(session: Session) -> list[SessionTurn]:
-    return list(SessionTurn.objects.filter(session=session).order_by("number"))
+def turns_of(session: Session, after: int = 0) -> list[SessionTurn]:
+    """The session's ended turns numbered above `after`, in order."""
+    turns = SessionTurn.objects.filter(session=session, number__gt=after)
+    return list(turns.order_by("number"))
 
 
 def running_tools(session: Session, turns: list[SessionTurn]) -> list[dict]:

@@ -254,8 +254,18 @@ def _on_pre_tool_use(write: SessionWrite, payload: dict) -> None:
     write.live.append(tool_start_event(payload, write.now))
 
 
-# The input keys that say what a tool call is about, in order; what a running row shows.
-TOOL_START_KEYS = ("command", "file_path", "pattern", "path", "url", "query", "description")
+# The input keys that say what a tool call is about, in order of preference: what a running
+# row shows, and the command log's one-line summary (sessions/web/views.py).
+SUMMARY_KEYS = (
+    "command",
+    "file_path",
+    "notebook_path",
+    "pattern",
+    "path",
+    "url",
+    "query",
+    "description",
+)
 TOOL_START_CHARS = 300
 
 
@@ -266,7 +276,7 @@ def tool_start_event(payload: dict, now: datetime) -> dict:
     tool_input = payload.get("tool_input")
     shown = {}
     if isinstance(tool_input, dict):
-        for key in TOOL_START_KEYS:
+        for key in SUMMARY_KEYS:
             value = tool_input.get(key)
             if isinstance(value, str) and value.strip():
                 shown = {key: value[:TOOL_START_CHARS]}

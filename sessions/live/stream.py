@@ -31,7 +31,6 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..api.pagination import MAX_SEQ, SeqCursor
-from ..models import SessionTurn
 from .consumers import authorized_session, user_for_token
 from .feed import events_after, follow
 
@@ -197,13 +196,10 @@ class SessionEventsView(APIView):
         # was seen): a client asks for those after the last turn number it knows.
         turns_after = request.query_params.get("turns_after", "")
         if turns_after.isdigit() and len(turns_after) < 10:
-            body["turns"] = turns_after_number(session, int(turns_after))
+            body["turns"] = [
+                turn.as_event() for turn in selectors.turns_of(session, int(turns_after))
+            ]
         return Response(body, headers=headers)
-
-
-def turns_after_number(session, number: int) -> list[dict]:
-    turns = SessionTurn.objects.filter(session=session, number__gt=number).order_by("number")
-    return [turn.as_event() for turn in turns]
 
 
 def _matches(if_none_match: str, etag: str) -> bool:

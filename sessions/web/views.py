@@ -33,6 +33,7 @@ from ..agent.jail import JAIL_WORKSPACE
 from ..api.filters import search_sessions
 from ..choices import ENDED_STATUSES, SessionMode, SessionStatus
 from ..hooks import config as hook_config
+from ..ingest.events import SUMMARY_KEYS
 from ..models import CommandLog, Session, SessionMessage, session_budget
 from . import extensions
 from .forms import FollowUpForm, NewSessionForm, SessionFilterForm, StopForm
@@ -47,22 +48,18 @@ STATUS_POLL_MAX_IDS = 100
 # (see _created_since), and at most how far back it looks at all.
 NEW_SESSIONS_SLACK = timedelta(seconds=60)
 NEW_SESSIONS_LOOKBACK_MAX = timedelta(days=1)
-# Input keys that say the most about a tool call in one line, in order of preference.
-SUMMARY_KEYS = (
-    "command",
-    "file_path",
-    "notebook_path",
-    "pattern",
-    "path",
-    "url",
-    "query",
-    "description",
-)
 # Input keys holding a file or folder path: shown relative to the agent's workspace.
 PATH_KEYS = ("file_path", "notebook_path", "path")
 # Tools whose one line is "pattern in folder" rather than their first telling key.
 PATTERN_TOOLS = ("Grep", "Glob")
 SUMMARY_CHARS = 160
+# The same rule for toolcalls.js, which summarizes the rows that arrive live.
+SUMMARY_RULE = {
+    "keys": SUMMARY_KEYS,
+    "pathKeys": PATH_KEYS,
+    "patternTools": PATTERN_TOOLS,
+    "chars": SUMMARY_CHARS,
+}
 # Statuses in which send_message accepts a follow-up.
 # A budget_exceeded session takes one once its budget is raised (the service checks).
 FOLLOW_UP_STATUSES = (SessionStatus.IDLE, SessionStatus.COMPLETED, SessionStatus.BUDGET_EXCEEDED)
@@ -292,6 +289,7 @@ def _render_detail(
             "conversation": conversation,
             "last_seq": last_seq,
             "live_config": live_config,
+            "summary_rule": SUMMARY_RULE,
             "follow_up": follow_up,
             "stop_form": stop_form or StopForm(),
             "can_control": request.user.can_control_sessions,

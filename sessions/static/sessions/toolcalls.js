@@ -8,26 +8,19 @@
  *     row: a command-log <li> built from _log_row.html; event: its log event, or null to
  *     read the tool, input and result back from the row (the rows the server rendered)
  *   window.orchestratorToolCalls.summary(tool, input, workspacePath) -> the row's one line
- *     (the same rule as input_summary in sessions/web/views.py: keep the two alike)
+ *     (input_summary's rule in sessions/web/views.py, whose constants the page carries)
  *
  * Needs diff.js. Agent output is untrusted: it goes into the page with textContent only.
  */
 (function () {
   "use strict";
 
-  const SUMMARY_KEYS = [
-    "command",
-    "file_path",
-    "notebook_path",
-    "pattern",
-    "path",
-    "url",
-    "query",
-    "description",
-  ];
-  const PATH_KEYS = ["file_path", "notebook_path", "path"];
-  const PATTERN_TOOLS = ["Grep", "Glob"];
-  const SUMMARY_CHARS = 160;
+  // The server's rule (views.py SUMMARY_RULE), rendered into the page: one source for both.
+  const RULE = JSON.parse(document.getElementById("tool-summary-rule").textContent);
+  const SUMMARY_KEYS = RULE.keys;
+  const PATH_KEYS = RULE.pathKeys;
+  const PATTERN_TOOLS = RULE.patternTools;
+  const SUMMARY_CHARS = RULE.chars;
   const FOLD_LINES = 40;
   // Their view shows the change, not the result: a failure's message is added below it.
   const DIFF_TOOLS = ["Write", "Edit", "MultiEdit"];
